@@ -1,0 +1,8 @@
+"""cosearch: hardware-aware neural-architecture co-search of spiking neural networks on IMC crossbars."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("cosearch")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"

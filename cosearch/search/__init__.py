@@ -1,0 +1,1 @@
+"""The one search loop: evaluators, samplers, objectives/constraints, backends, phases."""
