@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
+import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +73,17 @@ class Evaluator(ABC):
         return [self.evaluate(c, u) for c, u in zip(candidates, upstream)]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Result of evaluating one candidate: metrics, or the reason it failed."""
+
+    metrics: Metrics | None
+    error: str | None
+    duration_s: float
+
+
 class Pipeline:
-    """Evaluators run in order, metrics merged; the single thing the loop calls."""
+    """Evaluators run in order, metrics merged; the single thing a backend calls."""
 
     def __init__(self, evaluators: Sequence[Evaluator]) -> None:
         self.evaluators = list(evaluators)
@@ -82,6 +93,17 @@ class Pipeline:
         for evaluator in self.evaluators:
             metrics.update(evaluator.evaluate(candidate, dict(metrics)))
         return metrics
+
+    def run(self, candidate: Candidate) -> Outcome:
+        """Evaluate, turning any exception into a failed Outcome (KeyboardInterrupt propagates)."""
+        start = time.perf_counter()
+        try:
+            metrics = self.evaluate(candidate)
+        except Exception as exc:  # noqa: BLE001 - a failing candidate must not stop the study
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            error = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+            return Outcome(None, error, time.perf_counter() - start)
+        return Outcome(metrics, None, time.perf_counter() - start)
 
 
 def load_evaluator_class(name: str) -> type[Evaluator]:

@@ -1,0 +1,196 @@
+"""Trials -> one pandas table -> Parquet/CSV; Pareto set; hypervolume history.
+
+Table columns (one row per finished trial, in the order trials ran, phases in plan order):
+
+* ``trial`` (run-wide id, stable across resumes), ``phase``, ``phase_trial`` (Optuna number),
+  ``state`` (COMPLETE, FAIL or INTERRUPTED), ``baseline`` (name of an enqueued design, else empty);
+* ``params_<name>``: every sampled parameter;
+* ``objective_<metric>``: the objective values told to Optuna (raw, not negated);
+* ``constraint_<metric>``: violation value, <= 0 when the constraint holds; ``feasible``;
+* ``pareto``: feasible and non-dominated over the whole run; ``hypervolume``: of the feasible
+  set after this trial, w.r.t. :func:`reference_point`;
+* every scalar metric an evaluator returned, under its own name (``proxy_*``, ``hw_*`` ...);
+* ``duration_s`` (evaluation wall time), ``seed`` (evaluation seed), ``fail_reason``, ``datetime_start``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from cosearch.pareto import HypervolumeTracker, non_dominated, to_minimization
+from cosearch.run_dir import RunDirectory
+
+INTERRUPTED_KEY = "interrupted_trials"  # study user attr: numbers of trials a stopped process left
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the table needs from an experiment: names, phases, objectives, constraints."""
+
+    name: str
+    phases: list[str]
+    metrics: list[str]
+    directions: list[str]
+    constraints: list[tuple[str, str, float]]  # (metric, op, bound)
+    reference: dict[str, float] | None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "RunSpec":
+        phases = [p["name"] for p in config["phases"]] if config.get("phases") else ["search"]
+        return cls(
+            name=config["name"],
+            phases=phases,
+            metrics=[o["metric"] for o in config["objectives"]],
+            directions=[o["direction"] for o in config["objectives"]],
+            constraints=[(c["metric"], c["op"], float(c["bound"])) for c in config.get("constraints", [])],
+            reference=config.get("reference_point"),
+        )
+
+
+def study_name(run: str, phase: str) -> str:
+    return f"{run}/{phase}"
+
+
+def is_scalar_metric(value: Any) -> bool:
+    """Numbers (inf and NaN included) go to table columns; lists, dicts and bools do not."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def reference_point(spec: RunSpec, table: pd.DataFrame) -> list[float] | None:
+    """Hypervolume reference in raw metric units.
+
+    From config ``reference_point`` if given; else the worst value of each objective over the
+    completed baselines of the first phase (HV then measures the region that beats every
+    baseline); else the first feasible trial's values. None while none of these exist.
+    """
+    if spec.reference:
+        return [float(spec.reference[m]) for m in spec.metrics]
+    done = table[table["state"] == "COMPLETE"] if len(table) else table
+    if len(done) == 0:
+        return None
+    columns = [f"objective_{m}" for m in spec.metrics]
+    baselines = done[(done["baseline"] != "") & (done["phase"] == spec.phases[0])]
+    if len(baselines):
+        values = baselines[columns].to_numpy(dtype=float)
+        return [float(v.max() if d == "minimize" else v.min()) for v, d in zip(values.T, spec.directions)]
+    feasible = done[done["feasible"]]
+    if len(feasible) == 0:
+        return None
+    return [float(v) for v in feasible[columns].iloc[0]]
+
+
+def trials_table(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.BaseStorage | None = None) -> pd.DataFrame:
+    """The results table of a run directory (see module docstring for the columns)."""
+    storage = storage or run_dir.read_storage()
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    rows: list[dict[str, Any]] = []
+    param_order: list[str] = []
+    for phase in spec.phases:
+        name = study_name(spec.name, phase)
+        if name not in names:
+            continue
+        study = optuna.load_study(study_name=name, storage=storage)
+        interrupted = set(study.user_attrs.get(INTERRUPTED_KEY, []))
+        for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+                continue
+            rows.append(_row(trial, phase, spec, trial.number in interrupted))
+            param_order += [p for p in trial.params if p not in param_order]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table.insert(0, "trial", np.arange(len(table)))
+    _add_pareto_and_hypervolume(table, spec)
+    return _ordered(table, [f"params_{p}" for p in param_order])
+
+
+def _row(trial: optuna.trial.FrozenTrial, phase: str, spec: RunSpec, interrupted: bool) -> dict[str, Any]:
+    attrs = trial.user_attrs
+    state = "INTERRUPTED" if interrupted else trial.state.name
+    row: dict[str, Any] = {
+        "phase": phase,
+        "phase_trial": trial.number,
+        "state": state,
+        "baseline": attrs.get("baseline", ""),
+    }
+    row.update({f"params_{k}": v for k, v in trial.params.items()})
+    metrics = attrs.get("metrics", {})
+    for metric in spec.metrics:
+        row[f"objective_{metric}"] = metrics.get(metric, np.nan) if state == "COMPLETE" else np.nan
+    constraints = trial.constraints if state == "COMPLETE" else {}
+    for metric, _, _ in spec.constraints:
+        row[f"constraint_{metric}"] = constraints.get(metric, np.nan)
+    row["feasible"] = state == "COMPLETE" and all(v <= 0 for v in constraints.values())
+    row.update({k: v for k, v in metrics.items() if is_scalar_metric(v)})
+    row["duration_s"] = attrs.get("duration_s", np.nan)
+    row["seed"] = attrs.get("seed", -1)
+    row["fail_reason"] = attrs.get("fail_reason", "interrupted" if interrupted else "")
+    row["datetime_start"] = trial.datetime_start.isoformat() if trial.datetime_start else ""
+    return row
+
+
+def _add_pareto_and_hypervolume(table: pd.DataFrame, spec: RunSpec) -> None:
+    columns = [f"objective_{m}" for m in spec.metrics]
+    feasible = table["feasible"].to_numpy(dtype=bool)
+    points = to_minimization(table[columns].to_numpy(dtype=float), spec.directions)
+    pareto = np.zeros(len(table), dtype=bool)
+    if feasible.any():
+        pareto[np.flatnonzero(feasible)[non_dominated(points[feasible])]] = True
+    table["pareto"] = pareto
+    reference = reference_point(spec, table)
+    history = np.full(len(table), np.nan)
+    if reference is not None:
+        tracker = HypervolumeTracker(to_minimization(np.array([reference]), spec.directions)[0])
+        for i in range(len(table)):
+            if feasible[i]:
+                tracker.add(points[i])
+            history[i] = tracker.value
+    table["hypervolume"] = history
+
+
+def _ordered(table: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
+    head = ["trial", "phase", "phase_trial", "state", "baseline", *params]
+    groups = [
+        [c for c in table.columns if c.startswith(prefix)] for prefix in ("objective_", "constraint_")
+    ]
+    tail = ["duration_s", "seed", "fail_reason", "datetime_start"]
+    middle = [*groups[0], *groups[1], "feasible", "pareto", "hypervolume"]
+    metrics = [c for c in table.columns if c not in {*head, *middle, *tail}]
+    return table[[*head, *middle, *sorted(metrics), *tail]]
+
+
+def write_results(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.BaseStorage | None = None) -> pd.DataFrame:
+    """Write trials.parquet, trials.csv and pareto.csv; return the table."""
+    table = trials_table(run_dir, spec, storage)
+    if table.empty:
+        return table
+    table.to_parquet(run_dir.trials_parquet, index=False)
+    table.to_csv(run_dir.trials_csv, index=False)
+    table[table["pareto"]].to_csv(run_dir.pareto_csv, index=False)
+    return table
+
+
+def pareto_summary(table: pd.DataFrame, spec: RunSpec, max_params: int = 6) -> pd.DataFrame:
+    """The Pareto rows with their objectives, constraints and a few parameters, for terminals."""
+    if table.empty:
+        return table
+    front = table[table["pareto"]]
+    columns = ["trial", "phase", "baseline"]
+    columns += [f"objective_{m}" for m in spec.metrics]
+    columns += [f"constraint_{m}" for m, _, _ in spec.constraints]
+    columns += [c for c in front.columns if c.startswith("params_")][:max_params]
+    sort_by = f"objective_{spec.metrics[0]}"
+    return front[columns].sort_values(sort_by, ascending=spec.directions[0] == "minimize")
+
+
+def load_table(run_dir: str | Path) -> pd.DataFrame:
+    """The results table of a finished or running run, rebuilt from its journal."""
+    directory = RunDirectory(run_dir)
+    return trials_table(directory, RunSpec.from_config(directory.read_config()))

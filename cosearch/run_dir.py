@@ -1,0 +1,135 @@
+"""Run directory: journal storage, resolved config, manifest, and a lock so one process writes it.
+
+Layout of ``runs/<name>/``::
+
+    study.journal     Optuna JournalFileStorage (open with `optuna-dashboard study.journal`)
+    config.yaml       the resolved experiment (spaces inlined) the run started from
+    manifest.json     seed, package versions, git commit, one entry per session (start/end/status)
+    trials.parquet    results table (also trials.csv), pareto.csv, dashboard.html  (cosearch.results)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import subprocess
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Iterator
+
+import optuna
+import yaml
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+from cosearch.errors import CosearchError
+
+_PACKAGES = ("cosearch", "optuna", "numpy", "pandas", "torch", "ray", "plotly", "pydantic", "pyarrow")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RunDirectory:
+    """One run's folder. Use :meth:`locked` around anything that writes it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    journal = property(lambda self: self.path / "study.journal")
+    config_file = property(lambda self: self.path / "config.yaml")
+    manifest_file = property(lambda self: self.path / "manifest.json")
+    trials_parquet = property(lambda self: self.path / "trials.parquet")
+    trials_csv = property(lambda self: self.path / "trials.csv")
+    pareto_csv = property(lambda self: self.path / "pareto.csv")
+
+    def exists(self) -> bool:
+        return self.config_file.exists()
+
+    @contextmanager
+    def locked(self) -> Iterator["RunDirectory"]:
+        """Exclusive lock on the run (fails fast if another process holds it)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise CosearchError(f"{self.path}: another cosearch process is running this run; wait for it or stop it") from None
+        try:
+            yield self
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def storage(self) -> JournalStorage:
+        """Journal storage; the run lock makes us the only writer, so open-file locking suffices."""
+        return JournalStorage(JournalFileBackend(str(self.journal), lock_obj=JournalFileOpenLock(str(self.journal))))
+
+    def read_storage(self) -> JournalStorage:
+        if not self.journal.exists():
+            raise CosearchError(f"{self.path}: no study.journal here; is this a cosearch run directory?")
+        return self.storage()
+
+    def write_config(self, resolved: dict[str, Any]) -> None:
+        _atomic_write(self.config_file, yaml.safe_dump(resolved, sort_keys=False))
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.config_file.exists():
+            raise CosearchError(f"{self.path}: no config.yaml here; is this a cosearch run directory?")
+        return yaml.safe_load(self.config_file.read_text())
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_file.read_text()) if self.manifest_file.exists() else {}
+
+    def start_session(self, seed: int, project_dir: Path, argv: list[str]) -> None:
+        manifest = self.manifest() or {"created": now(), "seed": seed, "sessions": []}
+        manifest["packages"] = package_versions()
+        manifest["git"] = git_state(project_dir)
+        manifest["sessions"].append({"start": now(), "end": None, "status": "running", "argv": argv, "pid": os.getpid()})
+        self._write_manifest(manifest)
+
+    def end_session(self, status: str, trials: int) -> None:
+        manifest = self.manifest()
+        manifest["sessions"][-1].update({"end": now(), "status": status, "trials": trials})
+        self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        _atomic_write(self.manifest_file, json.dumps(manifest, indent=2))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_state(project_dir: Path) -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain")) if commit else None}
+
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -1,0 +1,373 @@
+"""The one search loop: Optuna ask -> space.sample -> backend evaluates -> tell, phase after phase.
+
+Persistence and resume: every trial is written to the run's Optuna journal as it starts and as
+it ends, so a killed run loses only the trials that were in flight. When a run starts on an
+existing directory, trials a dead process left RUNNING are recorded as interrupted (kept in the
+table, not counted), baselines they carried are enqueued again, and the loop continues until
+each phase has its budget of finished trials (COMPLETE or failed by evaluation).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from cosearch.candidate import Candidate
+from cosearch.config import Experiment, Phase
+from cosearch.errors import ConfigError, CosearchError, InvalidCandidate
+from cosearch.pareto import HypervolumeTracker, non_dominated, to_minimization
+from cosearch.progress import SearchProgress
+from cosearch.results import INTERRUPTED_KEY, RunSpec, is_scalar_metric, reference_point, study_name, write_results
+from cosearch.run_dir import RunDirectory
+from cosearch.search.backends import Backend, make_backend
+from cosearch.search.evaluator import (
+    EvaluationContext,
+    Outcome,
+    Pipeline,
+    bad_value_reason,
+    load_evaluator_class,
+)
+from cosearch.search.samplers import make_sampler
+from cosearch.space import SearchSpace, with_fixed
+
+
+def derive_seed(*parts: int) -> int:
+    """A 32-bit seed from integers (run seed, phase, trial ...), stable across platforms."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def build_pipeline(experiment: Experiment) -> Pipeline:
+    """Instantiate the experiment's evaluators; their option errors name the experiment file."""
+    config = experiment.config
+    context = EvaluationContext(
+        experiment_dir=experiment.source.parent,
+        project_dir=experiment.project_dir,
+        data=config.data.model_dump(),
+        hardware=config.hardware,
+        proxy=config.proxy,
+    )
+    evaluators = []
+    for index, spec in enumerate(config.evaluators):
+        try:
+            cls = load_evaluator_class(spec.type)
+        except ValueError as exc:
+            raise ConfigError(str(experiment.source), f"evaluators[{index}].type", str(exc)) from None
+        try:
+            evaluators.append(cls(spec.options, context))
+        except ConfigError as exc:
+            if exc.source:
+                raise
+            raise ConfigError(str(experiment.source), exc.path, exc.detail) from None
+    return Pipeline(evaluators)
+
+
+@dataclass
+class _Live:
+    """What the progress bar needs, mirrored from the storage as trials finish."""
+
+    spec: RunSpec
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    tracker: HypervolumeTracker | None = None
+    pending_baselines: int = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if self.tracker is None:
+            if self.spec.reference is None and self.pending_baselines > 0:
+                return
+            reference = reference_point(self.spec, pd.DataFrame(self.rows))
+            if reference is None:
+                return
+            self.tracker = HypervolumeTracker(to_minimization(np.array([reference]), self.spec.directions)[0])
+            for previous in self.rows:
+                self._feed(previous)
+        else:
+            self._feed(row)
+
+    def _feed(self, row: dict[str, Any]) -> None:
+        if row["feasible"]:
+            self.tracker.add(to_minimization(np.array([row["values"]]), self.spec.directions)[0])
+
+    @property
+    def feasible(self) -> int:
+        return sum(r["feasible"] for r in self.rows)
+
+    def best(self) -> list[tuple[str, float]]:
+        out = []
+        for k, (metric, direction) in enumerate(zip(self.spec.metrics, self.spec.directions)):
+            values = [r["values"][k] for r in self.rows if r["feasible"]]
+            if values:
+                out.append((metric, max(values) if direction == "maximize" else min(values)))
+        return out
+
+
+class SearchLoop:
+    """Runs an experiment's phases against a run directory with one backend."""
+
+    def __init__(self, experiment: Experiment, run_dir: RunDirectory, backend: Backend, progress: bool = True) -> None:
+        self.experiment = experiment
+        self.config = experiment.config
+        self.run_dir = run_dir
+        self.backend = backend
+        self.progress = progress
+        self.storage = run_dir.storage()
+        self.spec = RunSpec.from_config(self.config.model_dump(mode="json"))
+        self.directions = [o.direction for o in self.config.objectives]
+        self.live = _Live(self.spec)
+
+    # ----------------------------------------------------------------- run --
+    def run(self) -> None:
+        for phase in self.experiment.phases:
+            self._run_phase(phase)
+
+    def _study(self, phase: Phase, sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
+        return optuna.create_study(
+            study_name=study_name(self.config.name, phase.name), storage=self.storage, sampler=sampler,
+            directions=self.directions, load_if_exists=True,
+        )
+
+    def _run_phase(self, phase: Phase) -> None:
+        existing = self._study(phase)
+        self._recover_interrupted(existing)
+        finished = self._finished(existing)
+        sampler = make_sampler(phase.searcher.type, phase.searcher.options,
+                               derive_seed(self.config.seed, phase.index, len(existing.trials)))
+        study = self._study(phase, sampler)
+        space = self._enqueue(phase, study)
+        self._mirror(phase, study)
+        bar = SearchProgress(f"{self.config.name}:{phase.name}", phase.trials, min(finished, phase.trials), self.progress)
+        in_flight: dict[int, tuple[optuna.trial.Trial, Candidate, float]] = {}
+        try:
+            while finished < phase.trials or in_flight:
+                while len(in_flight) < self.backend.capacity and finished + len(in_flight) < phase.trials:
+                    trial = study.ask()
+                    try:
+                        candidate = self._sample(space, phase, trial)
+                    except InvalidCandidate as exc:
+                        self._tell(study, trial, phase, Outcome(None, f"invalid candidate: {exc}", 0.0))
+                        finished += 1
+                        self._update(bar)
+                        continue
+                    self.backend.submit(trial.number, candidate)
+                    in_flight[trial.number] = (trial, candidate, time.time())
+                if not in_flight:
+                    continue
+                for number, outcome in self.backend.wait():
+                    trial, _, _ = in_flight.pop(number)
+                    self._tell(study, trial, phase, outcome)
+                    finished += 1
+                    self._update(bar)
+        except BaseException:
+            self._mark_interrupted(study, list(in_flight))
+            raise
+        finally:
+            bar.close()
+
+    # ------------------------------------------------------------ sampling --
+    def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
+        seed = derive_seed(self.config.seed, phase.index, trial.number)
+        trial.set_user_attr("seed", seed)
+        values = space.sample_values(trial)
+        trial.set_user_attr("values", _jsonable(values))
+        candidate = space.candidate(values, params=trial.params, seed=seed)
+        trial.set_user_attr("candidate", candidate.to_dict())
+        return candidate
+
+    def _tell(self, study: optuna.Study, trial: optuna.trial.Trial, phase: Phase, outcome: Outcome) -> None:
+        trial.set_user_attr("duration_s", round(outcome.duration_s, 6))
+        metrics = outcome.metrics or {}
+        if metrics:
+            trial.set_user_attr("metrics", {k: v for k, v in metrics.items() if is_scalar_metric(v)})
+            details = {k: v for k, v in metrics.items() if not is_scalar_metric(v)}
+            if details:
+                trial.set_user_attr("details", _jsonable(details))
+        reason = outcome.error or bad_value_reason(
+            metrics, [o.metric for o in self.config.objectives] + [c.metric for c in self.config.constraints]
+        )
+        row = {"phase": phase.name, "baseline": trial.user_attrs.get("baseline", ""), "feasible": False,
+               "state": "FAIL", "values": None}
+        if reason:
+            trial.set_user_attr("fail_reason", reason)
+            study.tell(trial, state=TrialState.FAIL)
+        else:
+            values = [float(metrics[o.metric]) for o in self.config.objectives]
+            violations = [c.violation(float(metrics[c.metric])) for c in self.config.constraints]
+            for constraint, violation in zip(self.config.constraints, violations):
+                trial.set_constraint(constraint.metric, violation)
+            study.tell(trial, values)
+            row.update(state="COMPLETE", values=values, feasible=all(v <= 0 for v in violations))
+            row.update({f"objective_{m}": v for m, v in zip(self.spec.metrics, values)})
+        if row["baseline"] and phase.index == 0:
+            self.live.pending_baselines -= 1
+        self.live.add(row)
+
+    def _update(self, bar: SearchProgress) -> None:
+        bar.update(self.live.feasible, self.live.tracker.value if self.live.tracker else None, self.live.best())
+
+    # ---------------------------------------------------------- bookkeeping --
+    def _finished(self, study: optuna.Study) -> int:
+        interrupted = set(study.user_attrs.get(INTERRUPTED_KEY, []))
+        return sum(
+            t.state in (TrialState.COMPLETE, TrialState.FAIL) and t.number not in interrupted
+            for t in study.get_trials(deepcopy=False)
+        )
+
+    def _recover_interrupted(self, study: optuna.Study) -> None:
+        """Trials left RUNNING by a killed process: record them failed and interrupted."""
+        stale = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+        for number in stale:
+            study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+        if stale:
+            self._mark_interrupted(study, stale, tell=False)
+
+    def _mark_interrupted(self, study: optuna.Study, numbers: list[int], tell: bool = True) -> None:
+        if not numbers:
+            return
+        if tell:
+            for number in numbers:
+                study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+        previous = list(study.user_attrs.get(INTERRUPTED_KEY, []))
+        study.set_user_attr(INTERRUPTED_KEY, sorted(set(previous) | set(numbers)))
+
+    def _enqueue(self, phase: Phase, study: optuna.Study) -> SearchSpace:
+        """Enqueue baselines and inherited designs not yet run; return the phase's effective space."""
+        interrupted = set(study.user_attrs.get(INTERRUPTED_KEY, []))
+        present = {
+            (t.user_attrs.get("baseline"), t.user_attrs.get("inherited_from"))
+            for t in study.get_trials(deepcopy=False) if t.number not in interrupted
+        }
+        space = phase.space
+        designs: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            (params, {"baseline": name}) for name, params in phase.baselines
+        ]
+        if phase.inherit is not None:
+            previous = self.experiment.phases[phase.index - 1]
+            front = self._pareto_trials(self._study(previous))
+            if front and phase.inherit.fix:
+                best_params = space.params_for(front[0].user_attrs["values"])
+                fixed = {k: v for k, v in best_params.items()
+                         if any(fnmatch.fnmatchcase(k, pattern) for pattern in phase.inherit.fix)}
+                space = with_fixed(space, fixed, str(self.experiment.source), f"phases[{phase.index}].inherit.fix")
+            chosen = {"pareto": front, "best": front[:1], "none": []}[phase.inherit.enqueue]
+            for trial in chosen:
+                params = space.params_for(trial.user_attrs["values"])
+                designs.append((params, {"inherited_from": f"{previous.name}:{trial.number}"}))
+        for params, attrs in designs:
+            key = (attrs.get("baseline"), attrs.get("inherited_from"))
+            if key not in present:
+                study.enqueue_trial(params, user_attrs=attrs)
+        if phase.index == 0:
+            self.live.pending_baselines = sum(
+                1 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) if t.user_attrs.get("baseline")
+            )
+        return space
+
+    def _pareto_trials(self, study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+        """Feasible non-dominated trials of a phase, best first on the first objective."""
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if all(v <= 0 for v in t.constraints.values())]
+        if not done:
+            return []
+        points = to_minimization(np.array([t.values for t in done]), self.directions)
+        front = [t for t, keep in zip(done, non_dominated(points)) if keep]
+        sign = -1.0 if self.directions[0] == "maximize" else 1.0
+        return sorted(front, key=lambda t: (sign * t.values[0], t.number))
+
+    def _mirror(self, phase: Phase, study: optuna.Study) -> None:
+        """Load finished trials of this phase into the live progress state (resumed runs)."""
+        interrupted = set(study.user_attrs.get(INTERRUPTED_KEY, []))
+        for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if trial.number in interrupted or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
+                continue
+            complete = trial.state == TrialState.COMPLETE
+            row = {"phase": phase.name, "baseline": trial.user_attrs.get("baseline", ""),
+                   "state": trial.state.name, "values": list(trial.values) if complete else None,
+                   "feasible": complete and all(v <= 0 for v in trial.constraints.values())}
+            if complete:
+                row.update({f"objective_{m}": v for m, v in zip(self.spec.metrics, trial.values)})
+            self.live.add(row)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (numpy scalars -> Python, tuples -> lists, non-finite floats kept as floats)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: RunDirectory
+    table: pd.DataFrame
+    status: str
+
+
+def check_same_experiment(run_dir: RunDirectory, resolved: Mapping[str, Any]) -> None:
+    """Refuse to continue a run directory with a different experiment (budgets may change)."""
+    stored = run_dir.read_config()
+    ignore = {"trials", "phases"}
+    for key in sorted(set(stored) | set(resolved)):
+        if key in ignore:
+            continue
+        if stored.get(key) != resolved.get(key):
+            raise CosearchError(
+                f"{run_dir.path}: this run directory holds a different experiment (key {key!r} differs). "
+                f"Continue it with `cosearch resume {run_dir.path}`, or choose another --out."
+            )
+    old_phases = [{k: v for k, v in p.items() if k != "trials"} for p in stored.get("phases") or []]
+    new_phases = [{k: v for k, v in p.items() if k != "trials"} for p in resolved.get("phases") or []]
+    if old_phases != new_phases:
+        raise CosearchError(f"{run_dir.path}: this run directory holds a different phase plan; choose another --out.")
+
+
+def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: bool = True,
+                   argv: list[str] | None = None) -> RunResult:
+    """Run (or continue) an experiment in ``run_dir``; results are written even when interrupted."""
+    resolved = experiment.resolved()
+    pipeline = build_pipeline(experiment)
+    with run_dir.locked():
+        if run_dir.exists():
+            check_same_experiment(run_dir, resolved)
+        run_dir.write_config(resolved)
+        stale_lock = run_dir.journal.with_name(run_dir.journal.name + ".lock")
+        if stale_lock.exists():  # left by a killed writer; we hold the run lock, so nobody else writes
+            stale_lock.unlink()
+        run_dir.start_session(experiment.config.seed, experiment.project_dir, argv or sys.argv)
+        backend = make_backend(experiment.config.backend.type, pipeline)
+        loop = SearchLoop(experiment, run_dir, backend, progress)
+        status = "interrupted"
+        try:
+            loop.run()
+            status = "complete"
+        finally:
+            backend.close()
+            table = write_results(run_dir, loop.spec, loop.storage)
+            run_dir.end_session(status, len(table))
+    return RunResult(run_dir, table, status)
+
+
+def trial_count(table: pd.DataFrame) -> dict[str, int]:
+    """Counts by state, for summaries."""
+    if table.empty:
+        return {}
+    return {str(k): int(v) for k, v in table["state"].value_counts().items()}
+
+
+__all__ = ["SearchLoop", "run_experiment", "build_pipeline", "derive_seed", "RunResult", "trial_count"]

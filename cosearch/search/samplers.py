@@ -1,0 +1,39 @@
+"""Searcher names -> Optuna samplers, with options checked against each sampler's signature."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Mapping
+
+import optuna
+
+#: Searcher name -> Optuna sampler class (anchors.md section 9).
+SAMPLERS: dict[str, type[optuna.samplers.BaseSampler]] = {
+    "random": optuna.samplers.RandomSampler,
+    "tpe": optuna.samplers.TPESampler,
+    "nsga2": optuna.samplers.NSGAIISampler,
+    "nsga3": optuna.samplers.NSGAIIISampler,
+    "gp": optuna.samplers.GPSampler,
+    "qmc": optuna.samplers.QMCSampler,
+}
+
+# Options that take Python objects or are set by cosearch itself; not settable from YAML.
+_RESERVED = {"seed", "constraints_func", "independent_sampler", "mutation", "crossover", "gamma", "weights",
+             "elite_population_selection_strategy", "child_generation_strategy", "after_trial_strategy",
+             "reference_points"}
+# Quiet by default: cosearch's spaces are conditional on purpose, so independent sampling is expected.
+_QUIET = {"warn_independent_sampling": False, "warn_asynchronous_seeding": False}
+
+
+def sampler_option_names(name: str) -> list[str]:
+    """Keyword options a YAML ``searcher.options`` may set for sampler ``name``."""
+    parameters = inspect.signature(SAMPLERS[name]).parameters
+    return [p for p in parameters if p not in _RESERVED]
+
+
+def make_sampler(name: str, options: Mapping[str, Any], seed: int) -> optuna.samplers.BaseSampler:
+    """A seeded sampler; constraints reach it through ``trial.set_constraint`` (Optuna >= 4)."""
+    cls = SAMPLERS[name]
+    accepted = inspect.signature(cls).parameters
+    quiet = {k: v for k, v in _QUIET.items() if k in accepted}
+    return cls(seed=seed, **quiet, **dict(options))

@@ -1,0 +1,40 @@
+"""A small analytic evaluator for loop tests: closed-form metrics of a Candidate, no torch.
+
+Metrics (VGG16-family candidates):
+* ``proxy_score`` = sum(log2(channels)) + timesteps                 (maximise)
+* ``hw_energy_pj`` = sum(channels) * timesteps * mean(adc_bits)   (minimise)
+* ``hw_area_mm2`` = sum(channels) / 1000                          (constraint)
+
+Options: ``fail_if_timesteps`` raises for that T; ``nan_if_timesteps`` returns NaN for that T;
+``sleep_s`` sleeps per evaluation (for kill tests).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Mapping
+
+from cosearch.candidate import Candidate
+from cosearch.search.evaluator import Evaluator
+
+
+class AnalyticEvaluator(Evaluator):
+    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> dict[str, Any]:
+        if self.options.get("sleep_s"):
+            time.sleep(float(self.options["sleep_s"]))
+        timesteps = candidate.timesteps
+        if timesteps == self.options.get("fail_if_timesteps"):
+            raise RuntimeError(f"analytic evaluator refuses T={timesteps}")
+        channels = candidate.network["channels"]
+        bits = candidate.hardware.get("adc_bits", 4)
+        mean_bits = sum(bits) / len(bits) if isinstance(bits, tuple) else float(bits)
+        energy = float(sum(channels) * timesteps * mean_bits)
+        if timesteps == self.options.get("nan_if_timesteps"):
+            energy = math.nan
+        return {
+            "proxy_score": sum(math.log2(c) for c in channels) + timesteps,
+            "hw_energy_pj": energy,
+            "hw_area_mm2": sum(channels) / 1000.0,
+            "hw_per_layer": list(channels),
+        }
