@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, Mapping
 
 import optuna
@@ -21,8 +22,10 @@ SAMPLERS: dict[str, type[optuna.samplers.BaseSampler]] = {
 _RESERVED = {"seed", "constraints_func", "independent_sampler", "mutation", "crossover", "gamma", "weights",
              "elite_population_selection_strategy", "child_generation_strategy", "after_trial_strategy",
              "reference_points"}
-# Quiet by default: cosearch's spaces are conditional on purpose, so independent sampling is expected.
+# Quiet by default: cosearch's spaces are conditional on purpose, so independent sampling is expected
+# (TPE deprecated its switch in Optuna 4.9 and no longer needs it).
 _QUIET = {"warn_independent_sampling": False, "warn_asynchronous_seeding": False}
+_NO_QUIET_SWITCH = {"tpe"}
 
 
 def sampler_option_names(name: str) -> list[str]:
@@ -35,5 +38,7 @@ def make_sampler(name: str, options: Mapping[str, Any], seed: int) -> optuna.sam
     """A seeded sampler; constraints reach it through ``trial.set_constraint`` (Optuna >= 4)."""
     cls = SAMPLERS[name]
     accepted = inspect.signature(cls).parameters
-    quiet = {k: v for k, v in _QUIET.items() if k in accepted}
-    return cls(seed=seed, **quiet, **dict(options))
+    quiet = {} if name in _NO_QUIET_SWITCH else {k: v for k, v in _QUIET.items() if k in accepted}
+    with warnings.catch_warnings():  # NSGA-III and QMC are marked experimental; that is not news to users
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return cls(seed=seed, **{**quiet, **dict(options)})
