@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import optuna
@@ -86,12 +86,9 @@ def reference_point(spec: RunSpec, table: pd.DataFrame) -> list[float] | None:
     return [float(v) for v in feasible[columns].iloc[0]]
 
 
-def trials_table(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.BaseStorage | None = None) -> pd.DataFrame:
-    """The results table of a run directory (see module docstring for the columns)."""
-    storage = storage or run_dir.read_storage()
+def _finished_trials(storage: optuna.storages.BaseStorage, spec: RunSpec) -> Iterator[tuple[str, optuna.trial.FrozenTrial, bool]]:
+    """(phase, trial, interrupted) for every finished trial, in table order."""
     names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-    rows: list[dict[str, Any]] = []
-    param_order: list[str] = []
     for phase in spec.phases:
         name = study_name(spec.name, phase)
         if name not in names:
@@ -99,16 +96,42 @@ def trials_table(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.
         study = optuna.load_study(study_name=name, storage=storage)
         interrupted = set(study.user_attrs.get(INTERRUPTED_KEY, []))
         for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-            if trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
-                continue
-            rows.append(_row(trial, phase, spec, trial.number in interrupted))
-            param_order += [p for p in trial.params if p not in param_order]
+            if trial.state in (TrialState.COMPLETE, TrialState.FAIL):
+                yield phase, trial, trial.number in interrupted
+
+
+def trials_table(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.BaseStorage | None = None) -> pd.DataFrame:
+    """The results table of a run directory (see module docstring for the columns)."""
+    rows: list[dict[str, Any]] = []
+    param_order: list[str] = []
+    for phase, trial, interrupted in _finished_trials(storage or run_dir.read_storage(), spec):
+        rows.append(_row(trial, phase, spec, interrupted))
+        param_order += [p for p in trial.params if p not in param_order]
     table = pd.DataFrame(rows)
     if table.empty:
         return table
     table.insert(0, "trial", np.arange(len(table)))
     _add_pareto_and_hypervolume(table, spec)
     return _ordered(table, [f"params_{p}" for p in param_order])
+
+
+def load_records(run_dir: str | Path) -> dict[int, dict[str, Any]]:
+    """Per-trial records beyond the table, keyed by the table's ``trial`` id.
+
+    Each record holds ``candidate`` (:meth:`Candidate.to_dict`, rebuild with
+    ``Candidate.from_dict``), ``values`` (section -> key -> sampled value) and ``details``
+    (non-scalar metrics such as the cost model's per-layer breakdown; empty if none).
+    """
+    directory = RunDirectory(run_dir)
+    spec = RunSpec.from_config(directory.read_config())
+    return {
+        index: {
+            "candidate": trial.user_attrs.get("candidate"),
+            "values": trial.user_attrs.get("values"),
+            "details": trial.user_attrs.get("details", {}),
+        }
+        for index, (_, trial, _) in enumerate(_finished_trials(directory.read_storage(), spec))
+    }
 
 
 def _row(trial: optuna.trial.FrozenTrial, phase: str, spec: RunSpec, interrupted: bool) -> dict[str, Any]:
