@@ -103,10 +103,24 @@ class SearcherConfig(_Strict):
 
 
 class BackendConfig(_Strict):
-    """Where evaluations run. Only ``local`` exists yet; ``ray`` plugs in here."""
+    """Where evaluations run: ``local`` (this process, sequential) or ``ray`` (workers, batched).
 
-    type: Literal["local"] = "local"
-    options: dict[str, Any] = Field(default_factory=dict)
+    Ray settings: ``address`` of a cluster (else $RAY_ADDRESS, else a local Ray is started);
+    ``workers`` evaluation actors, each reserving ``cpus_per_worker`` / ``gpus_per_worker``;
+    ``batch_size`` candidates per Ray task (amortises Ray's per-call cost for cheap evaluators);
+    ``timeout_s`` per candidate (a hung evaluation is killed and its trial failed);
+    ``retries`` for candidates whose worker died; ``temp_dir`` for a local Ray's session files.
+    """
+
+    type: Literal["local", "ray"] = "local"
+    address: str | None = None
+    workers: int = Field(2, gt=0)
+    batch_size: int = Field(1, gt=0)
+    cpus_per_worker: float = Field(1.0, ge=0)
+    gpus_per_worker: float = Field(0.0, ge=0)
+    timeout_s: float | None = Field(None, gt=0)
+    retries: int = Field(0, ge=0)
+    temp_dir: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -274,7 +288,7 @@ def resolve_path(ref: str, source: Path, project_dir: Path) -> Path:
 
 
 def load_experiment(path: str | Path, *, trials: int | None = None, seed: int | None = None,
-                    data: Mapping[str, Any] | None = None) -> Experiment:
+                    data: Mapping[str, Any] | None = None, backend: Mapping[str, Any] | None = None) -> Experiment:
     """Read, validate and resolve an experiment file; overrides come from the CLI."""
     source = Path(path)
     try:
@@ -283,11 +297,12 @@ def load_experiment(path: str | Path, *, trials: int | None = None, seed: int | 
         raise ConfigError(str(source), "", "file not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(str(source), "", f"not valid YAML: {exc}") from None
-    return experiment_from_dict(raw, source, trials=trials, seed=seed, data=data)
+    return experiment_from_dict(raw, source, trials=trials, seed=seed, data=data, backend=backend)
 
 
 def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, seed: int | None = None,
-                         data: Mapping[str, Any] | None = None) -> Experiment:
+                         data: Mapping[str, Any] | None = None, backend: Mapping[str, Any] | None = None) -> Experiment:
+    """Validate an experiment mapping; ``trials``/``seed``/``data``/``backend`` override its keys (CLI)."""
     if not isinstance(raw, dict):
         raise ConfigError(str(source), "", "must be a mapping of experiment keys (name, space, objectives ...)")
     raw = dict(raw)
@@ -295,6 +310,9 @@ def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, s
         raw["seed"] = seed
     if data:
         raw["data"] = {**(raw.get("data") or {}), **data}
+    if backend:
+        current = raw.get("backend") or {}
+        raw["backend"] = {**({"type": current} if isinstance(current, str) else current), **backend}
     if trials is not None:
         raw["trials"] = trials
         if isinstance(raw.get("phases"), list):

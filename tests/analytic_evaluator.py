@@ -6,12 +6,14 @@ Metrics (VGG16-family candidates):
 * ``hw_area_mm2`` = sum(channels) / 1000                          (constraint)
 
 Options: ``fail_if_timesteps`` raises for that T; ``nan_if_timesteps`` returns NaN for that T;
-``sleep_s`` sleeps per evaluation (for kill tests).
+``sleep_s`` sleeps per evaluation (for kill tests); ``hang_if_timesteps`` sleeps 600 s and
+``exit_if_timesteps`` kills the evaluating process (for backend fault tests).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any, Mapping
 
@@ -24,6 +26,10 @@ class AnalyticEvaluator(Evaluator):
         if self.options.get("sleep_s"):
             time.sleep(float(self.options["sleep_s"]))
         timesteps = candidate.timesteps
+        if timesteps == self.options.get("hang_if_timesteps"):
+            time.sleep(600)
+        if timesteps == self.options.get("exit_if_timesteps"):
+            os._exit(1)
         if timesteps == self.options.get("fail_if_timesteps"):
             raise RuntimeError(f"analytic evaluator refuses T={timesteps}")
         channels = candidate.network["channels"]

@@ -9,9 +9,14 @@ several evaluations in flight on workers and returns them as they finish.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cosearch.candidate import Candidate
-from cosearch.search.evaluator import Outcome, Pipeline
+from cosearch.search.evaluator import Outcome, Pipeline, PipelineSpec
+
+if TYPE_CHECKING:
+    from cosearch.config import BackendConfig
 
 
 class Backend(ABC):
@@ -48,8 +53,10 @@ class LocalBackend(Backend):
         return [(key, self.pipeline.run(candidate))]
 
 
-def make_backend(kind: str, pipeline: Pipeline) -> Backend:
-    """Backend named in the experiment's ``backend.type``."""
-    if kind == "local":
-        return LocalBackend(pipeline)
-    raise ValueError(f"backend.type: must be one of local (got {kind!r})")
+def make_backend(config: "BackendConfig", pipeline: Pipeline, spec: PipelineSpec, run_dir: Path) -> Backend:
+    """The backend of the experiment's ``backend`` section (``pipeline`` serves the local one)."""
+    if config.type == "ray":
+        from cosearch.search.ray_backend import RayBackend
+
+        return RayBackend(spec, config, run_dir)
+    return LocalBackend(pipeline)

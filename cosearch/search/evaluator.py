@@ -100,10 +100,57 @@ class Pipeline:
         try:
             metrics = self.evaluate(candidate)
         except Exception as exc:  # noqa: BLE001 - a failing candidate must not stop the study
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            error = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
-            return Outcome(None, error, time.perf_counter() - start)
+            return Outcome(None, _describe(exc), time.perf_counter() - start)
         return Outcome(metrics, None, time.perf_counter() - start)
+
+    def run_batch(self, candidates: Sequence[Candidate]) -> list[Outcome]:
+        """Evaluate several candidates with each evaluator's batched path.
+
+        If any evaluator raises on the batch, the candidates are evaluated one by one so that
+        only the failing ones fail. Durations are the batch time shared equally.
+        """
+        start = time.perf_counter()
+        try:
+            merged: list[Metrics] = [{} for _ in candidates]
+            for evaluator in self.evaluators:
+                for metrics, new in zip(merged, evaluator.evaluate_batch(candidates, [dict(m) for m in merged])):
+                    metrics.update(new)
+        except Exception:  # noqa: BLE001 - isolate the failing candidates
+            return [self.run(candidate) for candidate in candidates]
+        share = (time.perf_counter() - start) / max(len(candidates), 1)
+        return [Outcome(metrics, None, share) for metrics in merged]
+
+
+def _describe(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """Everything needed to build a Pipeline anywhere (picklable: Ray workers build their own)."""
+
+    evaluators: tuple[tuple[str, dict[str, Any]], ...]
+    context: EvaluationContext
+    source: str = ""
+
+    def build(self) -> Pipeline:
+        """Instantiate the evaluators; option errors name ``source`` (the experiment file)."""
+        from cosearch.errors import ConfigError
+
+        evaluators = []
+        for index, (name, options) in enumerate(self.evaluators):
+            try:
+                cls = load_evaluator_class(name)
+            except ValueError as exc:
+                raise ConfigError(self.source, f"evaluators[{index}].type", str(exc)) from None
+            try:
+                evaluators.append(cls(options, self.context))
+            except ConfigError as exc:
+                if exc.source:
+                    raise
+                raise ConfigError(self.source, exc.path, exc.detail) from None
+        return Pipeline(evaluators)
 
 
 def load_evaluator_class(name: str) -> type[Evaluator]:

@@ -23,19 +23,13 @@ from optuna.trial import TrialState
 
 from cosearch.candidate import Candidate
 from cosearch.config import Experiment, Phase
-from cosearch.errors import ConfigError, CosearchError, InvalidCandidate
+from cosearch.errors import CosearchError, InvalidCandidate
 from cosearch.pareto import HypervolumeTracker, non_dominated, to_minimization
 from cosearch.progress import SearchProgress
 from cosearch.results import INTERRUPTED_KEY, RunSpec, is_scalar_metric, reference_point, study_name, write_results
 from cosearch.run_dir import RunDirectory
 from cosearch.search.backends import Backend, make_backend
-from cosearch.search.evaluator import (
-    EvaluationContext,
-    Outcome,
-    Pipeline,
-    bad_value_reason,
-    load_evaluator_class,
-)
+from cosearch.search.evaluator import EvaluationContext, Outcome, PipelineSpec, bad_value_reason
 from cosearch.search.samplers import make_sampler
 from cosearch.space import SearchSpace, with_fixed
 
@@ -45,8 +39,8 @@ def derive_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-def build_pipeline(experiment: Experiment) -> Pipeline:
-    """Instantiate the experiment's evaluators; their option errors name the experiment file."""
+def pipeline_spec(experiment: Experiment) -> PipelineSpec:
+    """The experiment's evaluators and the context they are built with."""
     config = experiment.config
     context = EvaluationContext(
         experiment_dir=experiment.source.parent,
@@ -55,19 +49,8 @@ def build_pipeline(experiment: Experiment) -> Pipeline:
         hardware=config.hardware,
         proxy=config.proxy,
     )
-    evaluators = []
-    for index, spec in enumerate(config.evaluators):
-        try:
-            cls = load_evaluator_class(spec.type)
-        except ValueError as exc:
-            raise ConfigError(str(experiment.source), f"evaluators[{index}].type", str(exc)) from None
-        try:
-            evaluators.append(cls(spec.options, context))
-        except ConfigError as exc:
-            if exc.source:
-                raise
-            raise ConfigError(str(experiment.source), exc.path, exc.detail) from None
-    return Pipeline(evaluators)
+    evaluators = tuple((spec.type, dict(spec.options)) for spec in config.evaluators)
+    return PipelineSpec(evaluators, context, str(experiment.source))
 
 
 @dataclass
@@ -322,7 +305,7 @@ class RunResult:
 def check_same_experiment(run_dir: RunDirectory, resolved: Mapping[str, Any]) -> None:
     """Refuse to continue a run directory with a different experiment (budgets may change)."""
     stored = run_dir.read_config()
-    ignore = {"trials", "phases"}
+    ignore = {"trials", "phases", "backend"}  # budgets may grow; a run may move between backends
     for key in sorted(set(stored) | set(resolved)):
         if key in ignore:
             continue
@@ -341,7 +324,8 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
                    argv: list[str] | None = None) -> RunResult:
     """Run (or continue) an experiment in ``run_dir``; results are written even when interrupted."""
     resolved = experiment.resolved()
-    pipeline = build_pipeline(experiment)
+    spec = pipeline_spec(experiment)
+    pipeline = spec.build()  # builds (and so validates) the evaluators before anything is written
     with run_dir.locked():
         if run_dir.exists():
             check_same_experiment(run_dir, resolved)
@@ -350,7 +334,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
         if stale_lock.exists():  # left by a killed writer; we hold the run lock, so nobody else writes
             stale_lock.unlink()
         run_dir.start_session(experiment.config.seed, experiment.project_dir, argv or sys.argv)
-        backend = make_backend(experiment.config.backend.type, pipeline)
+        backend = make_backend(experiment.config.backend, pipeline, spec, run_dir.path)
         loop = SearchLoop(experiment, run_dir, backend, progress)
         status = "interrupted"
         try:
@@ -370,4 +354,4 @@ def trial_count(table: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in table["state"].value_counts().items()}
 
 
-__all__ = ["SearchLoop", "run_experiment", "build_pipeline", "derive_seed", "RunResult", "trial_count"]
+__all__ = ["SearchLoop", "run_experiment", "pipeline_spec", "derive_seed", "RunResult", "trial_count"]
