@@ -149,7 +149,8 @@ class PipelineSpec:
             except ConfigError as exc:
                 if exc.source:
                     raise
-                raise ConfigError(self.source, exc.path, exc.detail) from None
+                path = f"evaluators[{index}].{exc.path}" if exc.path.startswith("options") else exc.path
+                raise ConfigError(self.source, path, exc.detail) from None
         return Pipeline(evaluators)
 
 
