@@ -1,0 +1,82 @@
+"""``cost`` evaluator: prices candidates with the analytic crossbar model (pure numpy).
+
+Experiment YAML::
+
+    hardware:                      # read from EvaluationContext.hardware
+      cards: ["hw_models/*.yaml", "hw_models/devices/*.yaml"]   # default; paths/globs under project_dir
+      node_nm: 32                  # default: the cards' chip.node_nm
+      defaults: {device: rram, adc_bits: 5}   # per-layer mapping defaults over the cards' defaults
+      overrides: {tile: {pes_per_tile: 8}}    # any card key (plain value or {value, source})
+    evaluators:
+      - name: cost
+        options: {use_activity: true}         # scale reads by upstream["proxy_input_activity"]
+
+Metrics: ``hw_energy_pj``, ``hw_latency_ns``, ``hw_area_mm2``, ``hw_edap`` (pJ*ns*mm^2),
+``hw_tops_w``, ``hw_tops_mm2`` (scalars) and ``hw_breakdown`` (per layer and component, JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from cosearch.candidate import Candidate
+from cosearch.errors import ConfigError
+from cosearch.hw.cost import breakdowns, price
+from cosearch.hw.mapping import map_candidates
+from cosearch.hw.model import load_hardware
+from cosearch.search.evaluator import EvaluationContext, Evaluator, Metrics
+
+HARDWARE_SECTION_KEYS = ("cards", "node_nm", "defaults", "overrides")
+OPTION_KEYS = ("use_activity",)
+ACTIVITY_METRIC = "proxy_input_activity"
+
+
+class CostEvaluator(Evaluator):
+    """Energy / latency / area / EDAP / TOPS/W / TOPS/mm^2 of a candidate's crossbar mapping.
+
+    Options:
+        use_activity (bool, default False): use the input spike rates a proxy measured
+            (``upstream["proxy_input_activity"]``, one float or None per layer slot) instead of
+            the cards' dense default activity.
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
+        super().__init__(options, context)
+        for key in self.options:
+            if key not in OPTION_KEYS:
+                raise ConfigError("", f"options.{key}", f"unknown cost option (allowed: {', '.join(OPTION_KEYS)})")
+        self.use_activity = self.options.get("use_activity", False)
+        if not isinstance(self.use_activity, bool):
+            raise ConfigError("", "options.use_activity", f"must be true or false (got {self.use_activity!r})")
+        section = dict(self.context.hardware or {})
+        for key in section:
+            if key not in HARDWARE_SECTION_KEYS:
+                raise ConfigError("", f"hardware.{key}",
+                                  f"unknown key (allowed: {', '.join(HARDWARE_SECTION_KEYS)})")
+        cards = section.get("cards")
+        if cards is not None and (isinstance(cards, str) or not isinstance(cards, Sequence)):
+            raise ConfigError("", "hardware.cards", "must be a list of card files or globs")
+        self.model = load_hardware(
+            project_dir=self.context.project_dir,
+            cards=cards,
+            node_nm=section.get("node_nm"),
+            defaults=section.get("defaults"),
+            overrides=section.get("overrides"),
+        )
+
+    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
+        return self.evaluate_batch([candidate], [upstream])[0]
+
+    def evaluate_batch(self, candidates: Sequence[Candidate], upstream: Sequence[Mapping[str, Any]]) -> list[Metrics]:
+        """All candidates in one vectorised pricing call."""
+        activities = [u.get(ACTIVITY_METRIC) for u in upstream] if self.use_activity else None
+        layers = map_candidates(candidates, self.model, activities)
+        cost = price(layers, self.model)
+        scalars = cost.metrics()
+        columns = {name: values.tolist() for name, values in scalars.items()}
+        results = []
+        for index, detail in enumerate(breakdowns(cost, layers)):
+            metrics: Metrics = {name: values[index] for name, values in columns.items()}
+            metrics["hw_breakdown"] = detail
+            results.append(metrics)
+        return results
