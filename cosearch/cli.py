@@ -23,7 +23,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from cosearch.config import load_experiment
     from cosearch.run_dir import RunDirectory
 
-    data = {"root": args.data_root} if args.data_root else None
+    data = {"root": str(Path(args.data_root).resolve())} if args.data_root else None
     experiment = load_experiment(args.experiment, trials=args.trials, seed=args.seed, data=data,
                                  backend=_backend_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / experiment.name
