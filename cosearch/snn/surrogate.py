@@ -45,11 +45,6 @@ class _Spike(torch.autograd.Function):
         return grad * derivative(x, ctx.width), None, None
 
 
-def default_width(name: str) -> float:
-    """Default width parameter (alpha or slope) of a surrogate."""
-    return check_surrogate(name)[1]
-
-
 def check_surrogate(name: str) -> tuple[Callable[[torch.Tensor, float], torch.Tensor], float]:
     """The (derivative, default width) of a surrogate name; ValueError naming the choices."""
     try:

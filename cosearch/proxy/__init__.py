@@ -1,0 +1,15 @@
+"""Training-free spike-pattern proxy: SNASNet's sparsity-aware Hamming kernel (or NASWOT's)
+log-determinant at initialisation, plus firing rates, SynOps and per-layer input activity.
+
+Public surface: :func:`proxy_score`, :class:`ProxySettings`, :class:`ProxyResult`,
+:func:`scale_channels`, :func:`kernel_matrix`, :func:`logdet`; the search evaluator is
+:class:`cosearch.proxy.evaluator.ProxyEvaluator` (imported lazily by the evaluator registry).
+"""
+
+from cosearch.proxy.kernel import KERNELS, KernelAccumulator, kernel_matrix, logdet
+from cosearch.proxy.score import ProxyResult, ProxySettings, proxy_score, scale_channels
+
+__all__ = [
+    "KERNELS", "KernelAccumulator", "ProxyResult", "ProxySettings", "kernel_matrix", "logdet", "proxy_score",
+    "scale_channels",
+]

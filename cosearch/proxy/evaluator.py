@@ -1,0 +1,56 @@
+"""``ProxyEvaluator``: the search loop's training-free proxy (``proxy_*`` metrics)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import torch
+
+from cosearch.candidate import Candidate
+from cosearch.data import ImageSet, load_dataset, resolve_cifar10
+from cosearch.proxy.score import ProxySettings, proxy_score
+from cosearch.search.evaluator import EvaluationContext, Evaluator, Metrics
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class ProxyEvaluator(Evaluator):
+    """Scores candidates with :func:`cosearch.proxy.proxy_score`.
+
+    Settings: the experiment's ``proxy`` section overridden by this evaluator's ``options``
+    (keys and defaults of :class:`~cosearch.proxy.ProxySettings`), validated on construction.
+    Images: the ``train`` split of the experiment's ``data`` section (``dataset``, ``root``,
+    ``download``), located on construction and read once, at the first evaluation.
+    Torch uses every core available to the process.
+
+    Metrics: ``proxy_score`` (float, may be -inf), ``proxy_firing_rate``, ``proxy_spike_count``,
+    ``proxy_synops``, ``proxy_layer_firing_rates`` (dict), ``proxy_input_activity`` (list per slot).
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
+        super().__init__(options, context)
+        self.settings = ProxySettings.from_mapping({**dict(self.context.proxy), **self.options})
+        data = dict(self.context.data)
+        if data.get("root") is not None:
+            data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
+        if not data.get("download"):
+            resolve_cifar10(data.get("root"))  # fail now, with the message saying what to set
+        self._data = data
+        self._images: ImageSet | None = None
+        torch.set_num_threads(available_cores())
+
+    @property
+    def images(self) -> ImageSet:
+        if self._images is None:
+            self._images = load_dataset(self._data, split="train")
+        return self._images
+
+    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
+        return proxy_score(candidate, self.images, self.settings).metrics()

@@ -1,0 +1,82 @@
+"""Forward hooks that turn one network pass into kernel terms and activity statistics.
+
+Hooks sit on every :class:`~cosearch.snn.neuron.LIF` (spikes -> kernel, spike counts) and on
+the module feeding each crossbar-mapped weight layer (input density, synaptic operations).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from cosearch.proxy.kernel import KernelAccumulator, rows
+from cosearch.snn.neuron import LIF
+from cosearch.workload import LayerShape
+
+
+class SpikeRecorder:
+    """Records one network's spiking activity over one or more batches.
+
+    Args:
+        net: a network from :func:`cosearch.snn.build` (has ``layer_inputs()``).
+        kind: kernel name (see :mod:`cosearch.proxy.kernel`).
+        layers: the network's :class:`~cosearch.workload.LayerShape` list (slots, fan-out,
+            whether the input is spike-derived).
+
+    Totals (summed over all recorded batches): ``spikes[name]`` and ``neuron_steps[name]`` per LIF
+    layer; ``nonzero[slot]`` / ``inputs[slot]`` per weight layer; ``synops`` (non-zero inputs of
+    per-timestep layers x fan-out); ``samples``.
+    """
+
+    def __init__(self, net: nn.Module, kind: str, layers: Sequence[LayerShape]) -> None:
+        self.kind = kind
+        self.kernel: KernelAccumulator | None = None
+        self.spikes: dict[str, float] = defaultdict(float)
+        self.neuron_steps: dict[str, float] = defaultdict(float)
+        self.nonzero: dict[int, float] = defaultdict(float)
+        self.inputs: dict[int, float] = defaultdict(float)
+        self.synops = 0.0
+        self.samples = 0
+        self._handles = []
+        for name, module in net.named_modules():
+            if isinstance(module, LIF):
+                self._handles.append(module.register_forward_hook(self._lif_hook(name)))
+        shapes = {layer.slot: layer for layer in layers}
+        for slot, module in net.layer_inputs().items():
+            layer = shapes[slot]
+            fanout = layer.cout * layer.kernel * layer.kernel
+            self._handles.append(module.register_forward_pre_hook(self._input_hook(slot, fanout, layer.per_timestep)))
+
+    def begin(self, batch_size: int) -> None:
+        """Start a new batch: a fresh kernel accumulator."""
+        self.kernel = KernelAccumulator(self.kind, batch_size)
+        self.samples += batch_size
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def _lif_hook(self, name: str):
+        def hook(module: LIF, args: tuple, out: torch.Tensor) -> None:
+            assert self.kernel is not None, "call begin() before the forward pass"
+            for t in range(out.shape[0]):
+                s = self.kernel.add(rows(out[t]), module.copies)
+                self.spikes[name] += float(s.sum())
+            self.neuron_steps[name] += float(out.numel())
+
+        return hook
+
+    def _input_hook(self, slot: int, fanout: int, spiking: bool):
+        def hook(module: nn.Module, args: tuple) -> None:
+            x = args[0]
+            nonzero = float(torch.count_nonzero(x))
+            self.nonzero[slot] += nonzero
+            self.inputs[slot] += float(x.numel())
+            if spiking:
+                self.synops += nonzero * fanout
+
+        return hook

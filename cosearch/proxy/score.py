@@ -1,0 +1,173 @@
+"""Training-free proxy of a candidate: build its SNN at a chosen fidelity, run image batches at
+initialisation, score the spike patterns (log-det of a kernel) and report spiking activity.
+
+Procedure (SNASNet, Kim et al., ECCV 2022; anchors.md section 1): the network is freshly
+initialised from the candidate's seed and run in training mode (batch norm uses the batch's
+statistics, as in the reference search code) without gradients; ``repeats`` different batches
+of ``batch_size`` training images pass through the *same* network, each gives
+``log|det K|`` and the score is their mean (``-inf`` when any K is singular).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from cosearch.candidate import Candidate
+from cosearch.data import ImageSet
+from cosearch.errors import ConfigError
+from cosearch.proxy.kernel import KERNELS, logdet
+from cosearch.proxy.recorder import SpikeRecorder
+from cosearch.snn import build
+from cosearch.workload import canonical_genome, network_layers, network_slots
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """The experiment's ``proxy`` section.
+
+    Attributes:
+        kernel: ``hamming`` (SNASNet's sparsity-aware kernel) or ``naswot``.
+        batch_size: images per batch B (K is B x B). SNASNet: 256.
+        repeats: batches per candidate (score = mean log-det). SNASNet: 2.
+        channel_scale: fidelity factor applied to the genome's channel counts (1.0 = as sampled).
+        dtype: ``float32`` or ``bfloat16`` for weights and activations (membranes stay float32;
+            bfloat16 is 3-6x faster on CPUs with AMX/AVX512-BF16 and changes scores slightly).
+        time_chunk: timesteps run per pass (None = all T at once); lower it to cap memory.
+    Defaults are the screening fidelity chosen by ``benchmarks/fidelity_study.py``: 1/8 of the
+    genome's channels (C = 16 for the 128-channel SNASNet genome), B = 64, 2 repeats, float32
+    - about 3 candidates/s on 2 CPU cores, Kendall tau 0.83 against B = 256 at C = 64
+    (docs/proxy.md). SNASNet's own setting is ``batch_size=256, channel_scale=1.0``.
+    """
+
+    kernel: str = "hamming"
+    batch_size: int = 64
+    repeats: int = 2
+    channel_scale: float = 0.125
+    dtype: str = "float32"
+    time_chunk: int | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> "ProxySettings":
+        """Validated settings; :class:`~cosearch.errors.ConfigError` names the bad key."""
+        known = set(cls.__dataclass_fields__)
+        for key in values:
+            if key not in known:
+                raise ConfigError(source, f"{prefix}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
+        merged = {**cls().__dict__, **dict(values)}
+
+        def fail(key: str, expected: str) -> ConfigError:
+            return ConfigError(source, f"{prefix}.{key}", f"must be {expected} (got {merged[key]!r})")
+
+        if merged["kernel"] not in KERNELS:
+            raise fail("kernel", f"one of {', '.join(KERNELS)}")
+        if merged["dtype"] not in DTYPES:
+            raise fail("dtype", f"one of {', '.join(DTYPES)}")
+        for key, low in (("batch_size", 2), ("repeats", 1)):
+            if not _is_int(merged[key]) or merged[key] < low:
+                raise fail(key, f"an integer >= {low}")
+        if merged["time_chunk"] is not None and (not _is_int(merged["time_chunk"]) or merged["time_chunk"] < 1):
+            raise fail("time_chunk", "null or an integer >= 1")
+        scale = merged["channel_scale"]
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 4 or not math.isfinite(scale):
+            raise fail("channel_scale", "a number in (0, 4]")
+        merged["channel_scale"] = float(scale)
+        return cls(**merged)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass
+class ProxyResult:
+    """Score and activity of one candidate (activity per sample, summed over T timesteps).
+
+    Attributes:
+        score: mean log|det K| over repeats (``-inf`` when any K is singular).
+        repeat_scores: log|det K| of each batch.
+        firing_rate: spikes / (neurons x timesteps) over all LIF layers.
+        spike_count: spikes per sample over all LIF layers and timesteps.
+        synops: synaptic operations per sample (NeuroBench sense: non-zero inputs of
+            per-timestep weight layers x fan-out Cout*k^2, summed over timesteps).
+        layer_firing_rates: LIF layer name -> firing rate.
+        input_activity: per layer slot, the fraction of non-zero inputs of that slot's weight
+            layer (None where the slot has no layer).
+    """
+
+    score: float
+    repeat_scores: list[float]
+    firing_rate: float
+    spike_count: float
+    synops: float
+    layer_firing_rates: dict[str, float] = field(default_factory=dict)
+    input_activity: list[float | None] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, Any]:
+        """As evaluator metrics (``proxy_*`` names)."""
+        return {
+            "proxy_score": self.score,
+            "proxy_firing_rate": self.firing_rate,
+            "proxy_spike_count": self.spike_count,
+            "proxy_synops": self.synops,
+            "proxy_layer_firing_rates": dict(self.layer_firing_rates),
+            "proxy_input_activity": list(self.input_activity),
+        }
+
+
+def scale_channels(genome: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    """The canonical genome with every channel count multiplied by ``scale`` (rounded, >= 1)."""
+    genome = canonical_genome(genome)
+    if scale == 1.0:
+        return genome
+    channels = genome["channels"]
+    if isinstance(channels, (tuple, list)):
+        scaled: Any = tuple(max(1, round(c * scale)) for c in channels)
+    else:
+        scaled = max(1, round(channels * scale))
+    return canonical_genome({**genome, "channels": scaled})
+
+
+def proxy_score(candidate: Candidate, images: ImageSet, settings: ProxySettings = ProxySettings()) -> ProxyResult:
+    """Score one candidate on batches drawn from ``images`` with the candidate's seed.
+
+    Same candidate (genome, timesteps, seed) and settings -> same result.
+    """
+    genome = scale_channels(candidate.network, settings.channel_scale)
+    dtype = DTYPES[settings.dtype]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(candidate.seed)
+        net = build(genome, candidate.timesteps, dtype=dtype)
+        net.train()
+        net.time_chunk = settings.time_chunk
+        recorder = SpikeRecorder(net, settings.kernel, network_layers(genome))
+        scores = []
+        try:
+            with torch.inference_mode():
+                for repeat in range(settings.repeats):
+                    batch = torch.from_numpy(images.batch(settings.batch_size, candidate.seed, repeat)).to(dtype)
+                    recorder.begin(settings.batch_size)
+                    net(batch)
+                    scores.append(logdet(recorder.kernel.matrix()))
+        finally:
+            recorder.remove()
+    steps = sum(recorder.neuron_steps.values())
+    spikes = sum(recorder.spikes.values())
+    activity: list[float | None] = [None] * network_slots(genome)
+    for slot, total in recorder.inputs.items():
+        activity[slot] = recorder.nonzero[slot] / total
+    return ProxyResult(
+        score=-math.inf if any(s == -math.inf for s in scores) else float(np.mean(scores)),
+        repeat_scores=scores,
+        firing_rate=spikes / steps if steps else 0.0,
+        spike_count=spikes / recorder.samples,
+        synops=recorder.synops / recorder.samples,
+        layer_firing_rates={name: recorder.spikes[name] / recorder.neuron_steps[name] for name in recorder.neuron_steps},
+        input_activity=activity,
+    )

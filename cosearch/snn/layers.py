@@ -1,0 +1,100 @@
+"""Time-major building blocks: stateless layers applied per timestep, per-timestep batch norm,
+time-consistent dropout, and the SNASNet weight initialisation.
+
+Every tensor between blocks is ``[T, B, C, H, W]`` (or ``[T, B, F]``). Stateless layers fold
+time into the batch (``[T*B, ...]``) so all timesteps run as one call.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cosearch.snn.neuron import Stateful
+from cosearch.snn.steps import empty_steps, merge_time
+
+
+class _PerStep:
+    """Mixin: run the wrapped stateless layer on all timesteps at once."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(merge_time(x))  # type: ignore[misc]
+        return y.view(x.shape[0], x.shape[1], *y.shape[1:])
+
+
+class Conv2d(_PerStep, nn.Conv2d):
+    """``nn.Conv2d`` over ``[T, B, C, H, W]``."""
+
+
+class AvgPool2d(_PerStep, nn.AvgPool2d):
+    """``nn.AvgPool2d`` over ``[T, B, C, H, W]``."""
+
+
+class MaxPool2d(_PerStep, nn.MaxPool2d):
+    """``nn.MaxPool2d`` over ``[T, B, C, H, W]`` (keeps binary spikes binary)."""
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """Batch norm over ``[T, B, C, H, W]`` with per-timestep batch statistics in training mode.
+
+    This is what a single-step SNN (SNASNet's reference, which calls its BN layers once per
+    timestep) computes: each timestep is normalised with the mean/variance of its own batch,
+    and the running statistics are updated once per timestep. In eval mode (running
+    statistics) all timesteps are normalised in one call.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if not self.training and self.track_running_stats:
+            y = super().forward(merge_time(x))
+            return y.view(x.shape)
+        out = empty_steps(x.shape[0], x[0])
+        for t in range(x.shape[0]):
+            out[t] = super().forward(x[t])
+        return out
+
+
+class Dropout(Stateful):
+    """Dropout whose mask is drawn once per sample sequence and reused at every timestep.
+
+    Args:
+        p: drop probability; kept units are scaled by 1/(1-p). Active in training mode only.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout p must be in [0, 1) (got {p})")
+        self.p = p
+        self.mask: torch.Tensor | None = None
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+    def reset_state(self) -> None:
+        self.mask = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.mask is None:
+            keep = torch.rand(x.shape[1:], device=x.device) >= self.p
+            self.mask = keep.to(x.dtype) / (1.0 - self.p)
+        return x * self.mask
+
+
+def snasnet_init(module: nn.Module) -> None:
+    """Initial weights as in the SNASNet reference code (Kim et al., ECCV 2022).
+
+    Conv: Kaiming-uniform with negative slope a = 2; Linear: N(0, 0.01^2); BatchNorm: weight 1,
+    bias 0; all biases 0. Draws from torch's global RNG (seed it for reproducible weights).
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_uniform_(m.weight, a=2)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.01)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,105 @@
+"""SNASNet macro network for CIFAR-style inputs (Kim et al., ECCV 2022; anchors.md section 1).
+
+Layout (C = genome channels, image size S, layer names as in :mod:`cosearch.workload`)::
+
+    stem   Conv3x3(in -> C) + BN, no LIF, computed once; its output is fed at every timestep
+    cell1  Cell(C) at S x S
+    down   BN -> LIF -> Conv3x3(C -> 2C) -> BN -> AvgPool2
+    cell2  Cell(2C) at S/2 x S/2
+    head   BN -> LIF -> AvgPool2
+    classifier  Dropout 0.5 -> fc1 Linear(2C*(S/4)^2 -> width, no bias) -> LIF
+                -> fc2 Linear(width -> classes*votes) -> mean over each group of `votes` (voting)
+
+Output: class scores ``[B, classes]`` averaged over the T timesteps.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from cosearch.snn.cell import Cell
+from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d, Dropout
+from cosearch.snn.neuron import LIF, reset_states
+from cosearch.snn.steps import repeat_steps
+from cosearch.workload import node_pairs
+
+
+class SNASNet(nn.Module):
+    """The SNASNet cell network for a canonical ``snasnet`` genome.
+
+    Args:
+        genome: canonical genome (:func:`cosearch.workload.canonical_genome`).
+        timesteps: T.
+        neuron: keyword arguments of every :class:`~cosearch.snn.neuron.LIF`.
+        dropout: classifier dropout probability (0.5 in SNASNet).
+
+    Attributes:
+        time_chunk: timesteps run per pass (None = all T at once); smaller values cap memory.
+    """
+
+    def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None,
+                 dropout: float = 0.5) -> None:
+        super().__init__()
+        neuron = dict(neuron or {})
+        c = int(genome["channels"])
+        size = int(genome["image_size"])
+        classes, votes = int(genome["num_classes"]), int(genome["votes_per_class"])
+        self.genome = dict(genome)
+        self.timesteps = int(timesteps)
+        self.time_chunk: int | None = None
+        self.classes, self.votes = classes, votes
+        self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        self.cell1 = Cell(genome["cell"], c, neuron)
+        self.down = nn.Sequential(OrderedDict(
+            bn_in=BatchNorm2d(c), lif=LIF(**neuron), conv=Conv2d(c, 2 * c, 3, padding=1, bias=False),
+            bn=BatchNorm2d(2 * c), pool=AvgPool2d(2),
+        ))
+        self.cell2 = Cell(genome["cell"], 2 * c, neuron)
+        self.head = nn.Sequential(OrderedDict(bn=BatchNorm2d(2 * c), lif=LIF(**neuron), pool=AvgPool2d(2)))
+        width = int(genome["classifier_width"])
+        self.classifier = nn.Sequential(OrderedDict(
+            dropout=Dropout(dropout), fc1=nn.Linear(2 * c * (size // 4) ** 2, width, bias=False), lif=LIF(**neuron),
+            fc2=nn.Linear(width, classes * votes),
+        ))
+
+    def weight_layers(self) -> dict[int, nn.Module]:
+        """Slot -> conv/linear module, matching :func:`cosearch.workload.network_layers`."""
+        pairs = node_pairs(int(self.genome["nodes"]))
+        layers: dict[int, nn.Module] = {0: self.stem[0]}
+        for first, cell in ((1, self.cell1), (len(pairs) + 2, self.cell2)):
+            convs = cell.convs()
+            for offset, (i, j) in enumerate(pairs):
+                for edge in ((i, j), (j, i)):
+                    if edge in convs:
+                        layers[first + offset] = convs[edge]
+        layers[len(pairs) + 1] = self.down.conv
+        layers[2 * len(pairs) + 2] = self.classifier.fc1
+        layers[2 * len(pairs) + 3] = self.classifier.fc2
+        return dict(sorted(layers.items()))
+
+    def layer_inputs(self) -> dict[int, nn.Module]:
+        """Slot -> module whose forward input is that layer's input at inference.
+
+        Same as :meth:`weight_layers` except fc1, whose input is taken before the dropout that
+        only training applies.
+        """
+        inputs = self.weight_layers()
+        inputs[2 * len(node_pairs(int(self.genome["nodes"]))) + 2] = self.classifier.dropout
+        return inputs
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``images [B, C_in, H, W] -> class scores [B, classes]`` (mean over T timesteps)."""
+        reset_states(self)
+        static = self.stem(images.contiguous(memory_format=torch.channels_last))
+        chunk = self.time_chunk or self.timesteps
+        total = 0
+        for start in range(0, self.timesteps, chunk):
+            x = repeat_steps(static, min(chunk, self.timesteps - start))
+            x = self.head(self.cell2(self.down(self.cell1(x))))
+            y = self.classifier(x.flatten(2))
+            total = total + y.view(*y.shape[:2], self.classes, self.votes).mean(-1).sum(0)
+        return total / self.timesteps

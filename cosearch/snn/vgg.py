@@ -1,0 +1,82 @@
+"""VGG16-style SNN backbone for XPert-style searches (Moitra et al., DAC 2023).
+
+13 conv3x3 layers with per-layer channels from the genome, each followed by BN and a LIF
+layer; 2x2 max pooling on the spikes after conv 2, 4, 7 and 10 (32x32 inputs end at 2x2);
+a linear classifier on the flattened ``C13 x 2 x 2`` spikes, averaged over the T timesteps.
+conv1 sees the image directly (direct encoding) and, like its BN, is computed once; its LIF
+and everything after run every timestep. Layer shapes match :func:`cosearch.workload.network_layers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from cosearch.snn.layers import BatchNorm2d, Conv2d, MaxPool2d
+from cosearch.snn.neuron import LIF, reset_states
+from cosearch.snn.steps import repeat_steps
+from cosearch.workload import VGG16_POOL_AFTER
+
+
+class VGGBlock(nn.Module):
+    """conv3x3 -> BN -> LIF (-> MaxPool2 on the spikes) over ``[T, B, ...]``.
+
+    ``static``: conv and BN are plain 4-D layers that the network runs once on the image
+    (its LIF still runs every timestep), so ``forward`` is not used for that block.
+    """
+
+    def __init__(self, cin: int, cout: int, pool: bool, static: bool, neuron: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.conv = (nn.Conv2d if static else Conv2d)(cin, cout, 3, padding=1, bias=False)
+        self.bn = (nn.BatchNorm2d if static else BatchNorm2d)(cout)
+        self.lif = LIF(**neuron)
+        self.pool = MaxPool2d(2) if pool else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.lif(self.bn(self.conv(x)))
+        return s if self.pool is None else self.pool(s)
+
+
+class VGG16SNN(nn.Module):
+    """Spiking VGG16 for a canonical ``vgg16`` genome (see :class:`~cosearch.snn.snasnet.SNASNet` for args)."""
+
+    def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        neuron = dict(neuron or {})
+        self.genome = dict(genome)
+        self.timesteps = int(timesteps)
+        self.time_chunk: int | None = None
+        cin, size = int(genome["in_channels"]), int(genome["image_size"])
+        blocks = []
+        for index, cout in enumerate(genome["channels"], start=1):
+            blocks.append(VGGBlock(cin, int(cout), index in VGG16_POOL_AFTER, index == 1, neuron))
+            cin = int(cout)
+            size //= 2 if index in VGG16_POOL_AFTER else 1
+        self.blocks = nn.ModuleList(blocks)
+        self.fc = nn.Linear(cin * size * size, int(genome["num_classes"]))
+
+    def weight_layers(self) -> dict[int, nn.Module]:
+        """Slot -> conv/linear module, matching :func:`cosearch.workload.network_layers`."""
+        layers: dict[int, nn.Module] = {slot: block.conv for slot, block in enumerate(self.blocks)}
+        layers[len(self.blocks)] = self.fc
+        return layers
+
+    def layer_inputs(self) -> dict[int, nn.Module]:
+        """Slot -> module whose forward input is that layer's input (the layers themselves)."""
+        return self.weight_layers()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``images [B, C_in, H, W] -> class scores [B, classes]`` (mean over T timesteps)."""
+        reset_states(self)
+        first, rest = self.blocks[0], self.blocks[1:]
+        static = first.bn(first.conv(images.contiguous(memory_format=torch.channels_last)))
+        chunk = self.time_chunk or self.timesteps
+        total = 0
+        for start in range(0, self.timesteps, chunk):
+            s = first.lif(repeat_steps(static, min(chunk, self.timesteps - start)))
+            for block in rest:
+                s = block(s)
+            total = total + self.fc(s.flatten(2)).sum(0)
+        return total / self.timesteps

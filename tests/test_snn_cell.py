@@ -1,0 +1,105 @@
+"""SNASNet cell semantics (backward edges at t+1), validity filter counts, published cell."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from cosearch.candidate import Candidate
+from cosearch.errors import InvalidCandidate
+from cosearch.snn import Cell, build
+from cosearch.workload import canonical_genome, cell_from_edges, prune_cell
+
+PUBLISHED = "0303 0030 2002 0200"  # SNASNet's CIFAR-10 backward cell (4x4 op matrix, rows)
+
+
+def _loop_cell() -> Cell:
+    """3 nodes: 0 -> 2 identity, backward 2 -> 1 identity, backward 1 -> 0 identity."""
+    genome = canonical_genome({"arch": "snasnet", "nodes": 3, "edge_op": [1, 1, 1],
+                               "edge_dir": ["backward", "forward", "backward"]})
+    assert genome["cell"] == ((0, 0, 1), (1, 0, 0), (0, 1, 0))
+    return Cell(genome["cell"], channels=1)
+
+
+def test_backward_edge_delivers_at_next_timestep() -> None:
+    # v0[t] = x[t] + v1[t-1], v1[t] = v2[t-1], v2[t] = v0[t]  =>  out[t] = x[t] + out[t-2]
+    cell = _loop_cell()
+    x = torch.zeros(6, 1, 1, 2, 2)
+    x[0] = 1.0
+    with torch.inference_mode():
+        out = cell(x)[:, 0, 0, 0, 0].tolist()
+    assert out == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+
+
+def test_feedback_state_resets_between_samples_and_chunks_continue_it() -> None:
+    cell = _loop_cell()
+    x = torch.zeros(6, 1, 1, 2, 2)
+    x[0] = 1.0
+    with torch.inference_mode():
+        first = cell(x)
+        cell.reset_state()
+        again = cell(x)
+        cell.reset_state()
+        chunked = torch.cat([cell(x[:3]), cell(x[3:])])
+    torch.testing.assert_close(first, again)
+    torch.testing.assert_close(first, chunked)
+
+
+def test_forward_cell_runs_all_timesteps_at_once_like_stepping() -> None:
+    torch.manual_seed(0)
+    net = build({"arch": "snasnet", "cell": "0303 0030 0002 0000", "channels": 4}, timesteps=4)
+    assert not net.cell1.backward_edges
+    images = torch.randn(3, 3, 32, 32)
+    net.eval()  # running statistics: BN is identical however time is chunked
+    with torch.inference_mode():
+        whole = net(images)
+        net.time_chunk = 1
+        stepped = net(images)
+    torch.testing.assert_close(whole, stepped)
+
+
+def test_shared_node_lif_counts_reference_layers() -> None:
+    cell = Cell(canonical_genome({"arch": "snasnet", "cell": PUBLISHED})["cell"], channels=2)
+    # node 0 feeds conv 0->1 and conv 0->3; node 2 feeds conv 2->0 (backward) and conv 2->3.
+    assert {name: lif.copies for name, lif in cell.lifs.items()} == {"node0": 2, "node1": 1, "node2": 2, "node3": 1}
+
+
+def test_validity_filter_counts() -> None:
+    total = valid = 0
+    distinct = set()
+    for ops in itertools.product(range(5), repeat=6):
+        total += 1
+        try:
+            distinct.add(tuple(map(tuple, prune_cell(cell_from_edges(ops, None, 4)))))
+            valid += 1
+        except InvalidCandidate:
+            pass
+    assert total == 15_625
+    assert valid == 12_500  # exactly the cells whose 0 -> 3 edge is non-zero
+    assert len(distinct) == 7_556
+
+
+def test_pruning_removes_dead_nodes() -> None:
+    # node 2 cannot reach the output (its only edge to 3 is backward 3 -> 2): removed.
+    pruned = prune_cell(cell_from_edges([1, 3, 4, 3, 1, 3], ["forward"] * 5 + ["backward"], 4))
+    assert pruned == [[0, 1, 0, 4], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+    with pytest.raises(InvalidCandidate):
+        prune_cell(cell_from_edges([1, 1, 0, 1, 1, 1], None, 4))
+
+
+def test_published_cell_round_trips() -> None:
+    from_string = canonical_genome({"arch": "snasnet", "cell": PUBLISHED})
+    from_edges = canonical_genome({
+        "arch": "snasnet", "edge_op": [3, 2, 3, 3, 2, 2],
+        "edge_dir": ["forward", "backward", "forward", "forward", "backward", "forward"],
+    })
+    assert from_string == from_edges
+    assert from_string["cell"] == ((0, 3, 0, 3), (0, 0, 3, 0), (2, 0, 0, 2), (0, 2, 0, 0))
+    candidate = Candidate(network=from_string, timesteps=5, seed=1)
+    again = Candidate.from_json(candidate.to_json())
+    assert canonical_genome(again.network) == from_string
+    net = build(again)
+    assert net.timesteps == 5
+    assert [(s, d) for s, d, _ in net.cell1.backward_edges] == [(2, 0), (3, 1)]
