@@ -14,7 +14,11 @@ from cosearch.search.evaluator import EvaluationContext, Evaluator, Metrics
 
 
 def available_cores() -> int:
-    """CPU cores this process may run on."""
+    """CPU cores this process may use: $OMP_NUM_THREADS when set (Ray sets it to a worker's
+    CPU reservation, so two 1-CPU workers do not oversubscribe), else the cores it may run on."""
+    reserved = os.environ.get("OMP_NUM_THREADS", "")
+    if reserved.isdigit() and int(reserved) > 0:
+        return int(reserved)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -28,7 +32,7 @@ class ProxyEvaluator(Evaluator):
     (keys and defaults of :class:`~cosearch.proxy.ProxySettings`), validated on construction.
     Images: the ``train`` split of the experiment's ``data`` section (``dataset``, ``root``,
     ``download``), located on construction and read once, at the first evaluation.
-    Torch uses every core available to the process.
+    Torch uses the cores available to the process (:func:`available_cores`).
 
     Metrics: ``proxy_score`` (float, may be -inf), ``proxy_firing_rate``, ``proxy_spike_count``,
     ``proxy_synops``, ``proxy_layer_firing_rates`` (dict), ``proxy_input_activity`` (list per slot).
