@@ -132,6 +132,19 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     return 0 if status == "SUCCEEDED" else 1
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from cosearch.reproduce import report
+
+    notes = Path(args.notes).read_text() if args.notes else ""
+    text = report(Path(args.runs), notes)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
 def _print_frame(frame: pd.DataFrame, title: str) -> None:
     print(f"\n{title} ({len(frame)} designs):")
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.5g}".format):
@@ -176,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--wait", action="store_true", help="wait for the job to end and print its logs")
     submit.add_argument("--wait-timeout", type=float, default=3600.0, help="seconds to wait with --wait")
     submit.set_defaults(func=_cmd_submit)
+
+    reproduce = verbs.add_parser("reproduce", help="compare the shipped experiments' runs with the papers' claims",
+                                 description="Write the reproduction report (Markdown) from the run directories "
+                                             "of the shipped experiments.")
+    reproduce.add_argument("runs", nargs="?", default="runs", help="folder holding the run directories (default: runs)")
+    reproduce.add_argument("-o", "--output", help="write the report here (default: print it)")
+    reproduce.add_argument("--notes", help="Markdown file appended as 'Where and why cosearch differs'")
+    reproduce.set_defaults(func=_cmd_reproduce)
 
     report = verbs.add_parser("report", help="print a run's Pareto set",
                               description="Print the Pareto set of a run directory (rebuilt from its journal).")

@@ -35,12 +35,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cosearch.errors import ConfigError
 from cosearch.search.samplers import SAMPLERS, sampler_option_names
 from cosearch.space import SearchSpace, load_space, parse_space, with_fixed
+from cosearch.yamlfile import read_yaml
 
 Direction = Literal["minimize", "maximize"]
 
@@ -84,14 +84,18 @@ class ConstraintConfig(_Strict):
         return value - self.bound if self.op == "<=" else self.bound - value
 
 
-class SearcherConfig(_Strict):
-    type: Literal["random", "tpe", "nsga2", "nsga3", "gp", "qmc"] = "tpe"
-    options: dict[str, Any] = Field(default_factory=dict)
+class _Typed(_Strict):
+    """A section whose short form is just its type name (``searcher: tpe``)."""
 
     @model_validator(mode="before")
     @classmethod
     def _from_name(cls, data: Any) -> Any:
         return {"type": data} if isinstance(data, str) else data
+
+
+class SearcherConfig(_Typed):
+    type: Literal["random", "tpe", "nsga2", "nsga3", "gp", "qmc"] = "tpe"
+    options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_options(self) -> "SearcherConfig":
@@ -102,7 +106,7 @@ class SearcherConfig(_Strict):
         return self
 
 
-class BackendConfig(_Strict):
+class BackendConfig(_Typed):
     """Where evaluations run: ``local`` (this process, sequential) or ``ray`` (workers, batched).
 
     Ray settings: ``address`` of a cluster (else $RAY_ADDRESS, else a local Ray is started);
@@ -122,20 +126,10 @@ class BackendConfig(_Strict):
     retries: int = Field(0, ge=0)
     temp_dir: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, data: Any) -> Any:
-        return {"type": data} if isinstance(data, str) else data
 
-
-class EvaluatorConfig(_Strict):
+class EvaluatorConfig(_Typed):
     type: str
     options: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, data: Any) -> Any:
-        return {"type": data} if isinstance(data, str) else data
 
 
 class BaselineConfig(_Strict):
@@ -291,13 +285,7 @@ def load_experiment(path: str | Path, *, trials: int | None = None, seed: int | 
                     data: Mapping[str, Any] | None = None, backend: Mapping[str, Any] | None = None) -> Experiment:
     """Read, validate and resolve an experiment file; overrides come from the CLI."""
     source = Path(path)
-    try:
-        raw = yaml.safe_load(source.read_text())
-    except FileNotFoundError:
-        raise ConfigError(str(source), "", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(source), "", f"not valid YAML: {exc}") from None
-    return experiment_from_dict(raw, source, trials=trials, seed=seed, data=data, backend=backend)
+    return experiment_from_dict(read_yaml(source), source, trials=trials, seed=seed, data=data, backend=backend)
 
 
 def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, seed: int | None = None,

@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import optuna
-import yaml
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -57,6 +56,7 @@ from optuna.distributions import (
 from cosearch.candidate import HARDWARE_KEYS, Candidate
 from cosearch.errors import ConfigError, InvalidCandidate
 from cosearch.workload import canonical_genome, network_slots
+from cosearch.yamlfile import read_yaml
 
 SECTIONS = ("network", "timesteps", "hardware")
 _SPEC_KEYS = {"choices", "low", "high", "step", "log", "type", "value"}
@@ -423,14 +423,7 @@ def parse_space(data: Any, source: str = "<inline>", path: str = "") -> SearchSp
 
 def load_space(path: str | Path) -> SearchSpace:
     """Load and parse a space YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(path), "", f"not valid YAML: {exc}") from None
-    return parse_space(data, str(path))
+    return parse_space(read_yaml(path), str(path))
 
 
 def with_fixed(space: SearchSpace, fixed: Mapping[str, Any], source: str, path: str) -> SearchSpace:
