@@ -176,3 +176,21 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(write_experiment, tmp_p
     )
     pd.testing.assert_frame_equal(pd.read_parquet(out / "trials.parquet").drop(columns=TIMING),
                                   after.drop(columns=TIMING))
+
+
+def test_a_device_no_card_defines_stops_the_run_with_the_space_and_key(write_experiment, tmp_path, capsys):
+    cards = [str(REPO / "hw_models" / "*.yaml"), str(REPO / "hw_models" / "devices" / "*.yaml")]
+    space = {"name": "bad_devices", "network": {"arch": "vgg16"}, "timesteps": 2,
+             "hardware": {"device": {"choices": ["sram", "mram"]}}}
+    path = write_experiment(space=space, evaluators=["cost"], hardware={"cards": cards}, searcher="random",
+                            objectives=[{"metric": "hw_energy_pj", "direction": "minimize"}], constraints=[],
+                            trials=30, enqueue=[{"name": "sram", "params": {"device": "sram"}}])
+    out = tmp_path / "run"
+    code = main(["run", str(path), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"error: {path}: hardware.device:") and "mram" in err
+    table = load_table(out)
+    kept = table[table["state"] == "COMPLETE"]
+    assert len(kept) >= 1 and (kept["params_device"] == "sram").all()  # what was recorded is kept
+    assert RunDirectory(out).manifest()["sessions"][-1]["status"].startswith("stopped:")

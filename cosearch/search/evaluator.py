@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from cosearch.candidate import Candidate
+from cosearch.errors import ConfigError
 
 Metrics = dict[str, Any]
 
@@ -95,10 +96,17 @@ class Pipeline:
         return metrics
 
     def run(self, candidate: Candidate) -> Outcome:
-        """Evaluate, turning any exception into a failed Outcome (KeyboardInterrupt propagates)."""
+        """Evaluate, turning an exception into a failed Outcome.
+
+        A :class:`~cosearch.errors.ConfigError` is the user's to fix (a device no card defines,
+        a setting out of range) and would fail every trial alike, so it propagates and stops the
+        run with its message; so do KeyboardInterrupt and SystemExit.
+        """
         start = time.perf_counter()
         try:
             metrics = self.evaluate(candidate)
+        except ConfigError:
+            raise
         except Exception as exc:  # noqa: BLE001 - a failing candidate must not stop the study
             return Outcome(None, _describe(exc), time.perf_counter() - start)
         return Outcome(metrics, None, time.perf_counter() - start)
@@ -115,6 +123,8 @@ class Pipeline:
             for evaluator in self.evaluators:
                 for metrics, new in zip(merged, evaluator.evaluate_batch(candidates, [dict(m) for m in merged])):
                     metrics.update(new)
+        except ConfigError:
+            raise
         except Exception:  # noqa: BLE001 - isolate the failing candidates
             return [self.run(candidate) for candidate in candidates]
         share = (time.perf_counter() - start) / max(len(candidates), 1)
@@ -136,8 +146,6 @@ class PipelineSpec:
 
     def build(self) -> Pipeline:
         """Instantiate the evaluators; option errors name ``source`` (the experiment file)."""
-        from cosearch.errors import ConfigError
-
         evaluators = []
         for index, (name, options) in enumerate(self.evaluators):
             try:

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from cosearch.candidate import Candidate
 from cosearch.config import Experiment, Phase
-from cosearch.errors import CosearchError, InvalidCandidate
+from cosearch.errors import ConfigError, CosearchError, InvalidCandidate
 from cosearch.pareto import HypervolumeTracker, non_dominated, to_minimization
 from cosearch.progress import SearchProgress
 from cosearch.results import INTERRUPTED_KEY, RunSpec, is_scalar_metric, reference_point, study_name, write_results
@@ -149,6 +149,12 @@ class SearchLoop:
                     self._tell(study, trial, phase, outcome)
                     finished += 1
                     self._update(bar)
+        except ConfigError as exc:
+            self._mark_interrupted(study, list(in_flight))
+            if exc.source:
+                raise
+            path = exc.path.removeprefix("candidate.")  # a mapping value the space allowed but no card prices
+            raise ConfigError(space.source, path, exc.detail) from None
         except BaseException:
             self._mark_interrupted(study, list(in_flight))
             raise
@@ -340,6 +346,9 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
         try:
             loop.run()
             status = "complete"
+        except CosearchError as exc:
+            status = f"stopped: {exc}"
+            raise
         finally:
             backend.close()
             table = write_results(run_dir, loop.spec, loop.storage)

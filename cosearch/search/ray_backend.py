@@ -149,8 +149,10 @@ class RayBackend(Backend):
         except (self.ray.exceptions.RayActorError, self.ray.exceptions.WorkerCrashedError) as exc:
             self.idle.append(self.actor_class.remote(self.spec))
             return self._fail(running.jobs, f"worker died: {type(exc).__name__}")
-        except self.ray.exceptions.RayTaskError as exc:  # an error outside Pipeline.run's guard
+        except self.ray.exceptions.RayTaskError as exc:
             self.idle.append(running.actor)
+            if isinstance(exc.cause, CosearchError):  # a user error (ConfigError): stop the run with it
+                raise exc.cause from None
             return self._fail(running.jobs, f"worker error: {exc.cause!r}")
         self.idle.append(running.actor)
         return results
