@@ -9,6 +9,7 @@ import torch
 
 from cosearch.candidate import Candidate
 from cosearch.data import ImageSet, load_dataset, resolve_cifar10
+from cosearch.proxy.noise import default_hardware
 from cosearch.proxy.score import ProxySettings, proxy_score
 from cosearch.search.evaluator import EvaluationContext, Evaluator, Metrics
 
@@ -35,7 +36,12 @@ class ProxyEvaluator(Evaluator):
     Torch uses the cores available to the process (:func:`available_cores`).
 
     Metrics: ``proxy_score`` (float, may be -inf), ``proxy_firing_rate``, ``proxy_spike_count``,
-    ``proxy_synops``, ``proxy_layer_firing_rates`` (dict), ``proxy_input_activity`` (list per slot).
+    ``proxy_synops``, ``proxy_layer_firing_rates`` (dict), ``proxy_input_activity`` (list per slot);
+    with ``noise: true`` also ``proxy_score_noisy``, ``proxy_score_drop`` (clean - noisy),
+    ``proxy_noise_spike_mismatch`` and ``proxy_noise_weight_error``. The noisy pass takes each
+    layer's mapping from the candidate over the defaults of the hardware cards loaded from the
+    experiment's ``hardware`` section exactly as the ``cost`` evaluator loads them, so both agree
+    on every layer's device, ADC bits, weight bits and crossbar size.
     """
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
@@ -48,6 +54,9 @@ class ProxyEvaluator(Evaluator):
             resolve_cifar10(data.get("root"))  # fail now, with the message saying what to set
         self._data = data
         self._images: ImageSet | None = None
+        self.hardware = None
+        if self.settings.noise:  # load (and check) the cards now, as the cost evaluator does
+            self.hardware = default_hardware(self.context.project_dir, self.context.hardware)
         torch.set_num_threads(available_cores())
 
     @property
@@ -57,4 +66,4 @@ class ProxyEvaluator(Evaluator):
         return self._images
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
-        return proxy_score(candidate, self.images, self.settings).metrics()
+        return proxy_score(candidate, self.images, self.settings, self.hardware).metrics()

@@ -21,6 +21,7 @@ from cosearch.candidate import Candidate
 from cosearch.data import ImageSet
 from cosearch.errors import ConfigError
 from cosearch.proxy.kernel import KERNELS, logdet
+from cosearch.proxy.noise import NoiseResult, SpikeStore, default_hardware, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
 from cosearch.snn import build
 from cosearch.workload import canonical_genome, network_layers, network_slots
@@ -40,6 +41,13 @@ class ProxySettings:
         dtype: ``float32`` or ``bfloat16`` for weights and activations (membranes stay float32;
             bfloat16 is 3-6x faster on CPUs with AMX/AVX512-BF16 and changes scores slightly).
         time_chunk: timesteps run per pass (None = all T at once); lower it to cap memory.
+        noise: also score the network as its crossbars compute it (device noise from the hardware
+            cards, weight quantisation, ADC-quantised partial sums; :mod:`cosearch.proxy.noise`):
+            adds ``proxy_score_noisy``, ``proxy_score_drop`` and the noise diagnostics.
+        noise_t_inference_s: time since programming at which the noisy network is read [s]
+            (PCM drift and 1/f read noise); default 1 day.
+        adc_quantisation: with ``noise``, quantise each crossbar row group's partial sum to the
+            layer's ``adc_bits`` (False: device noise and weight quantisation only).
     Defaults are the screening fidelity chosen by ``benchmarks/fidelity_study.py``: 1/8 of the
     genome's channels (C = 16 for the 128-channel SNASNet genome), B = 64, 2 repeats, float32
     - about 3 candidates/s on 2 CPU cores, Kendall tau 0.83 against B = 256 at C = 64
@@ -52,6 +60,9 @@ class ProxySettings:
     channel_scale: float = 0.125
     dtype: str = "float32"
     time_chunk: int | None = None
+    noise: bool = False
+    noise_t_inference_s: float = 86400.0
+    adc_quantisation: bool = True
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> "ProxySettings":
@@ -78,6 +89,13 @@ class ProxySettings:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 4 or not math.isfinite(scale):
             raise fail("channel_scale", "a number in (0, 4]")
         merged["channel_scale"] = float(scale)
+        for key in ("noise", "adc_quantisation"):
+            if not isinstance(merged[key], bool):
+                raise fail(key, "true or false")
+        t_inf = merged["noise_t_inference_s"]
+        if isinstance(t_inf, bool) or not isinstance(t_inf, (int, float)) or not math.isfinite(t_inf) or t_inf < 0:
+            raise fail("noise_t_inference_s", "a number of seconds >= 0")
+        merged["noise_t_inference_s"] = float(t_inf)
         return cls(**merged)
 
 
@@ -99,6 +117,7 @@ class ProxyResult:
         layer_firing_rates: LIF layer name -> firing rate.
         input_activity: per layer slot, the fraction of non-zero inputs of that slot's weight
             layer (None where the slot has no layer).
+        noise: the noisy pass (:class:`cosearch.proxy.noise.NoiseResult`) when settings.noise.
     """
 
     score: float
@@ -108,10 +127,11 @@ class ProxyResult:
     synops: float
     layer_firing_rates: dict[str, float] = field(default_factory=dict)
     input_activity: list[float | None] = field(default_factory=list)
+    noise: NoiseResult | None = None
 
     def metrics(self) -> dict[str, Any]:
         """As evaluator metrics (``proxy_*`` names)."""
-        return {
+        metrics = {
             "proxy_score": self.score,
             "proxy_firing_rate": self.firing_rate,
             "proxy_spike_count": self.spike_count,
@@ -119,6 +139,21 @@ class ProxyResult:
             "proxy_layer_firing_rates": dict(self.layer_firing_rates),
             "proxy_input_activity": list(self.input_activity),
         }
+        if self.noise is not None:
+            metrics.update({
+                "proxy_score_noisy": self.noise.score,
+                "proxy_score_drop": score_drop(self.score, self.noise.score),
+                "proxy_noise_spike_mismatch": self.noise.spike_mismatch,
+                "proxy_noise_weight_error": self.noise.weight_error,
+            })
+        return metrics
+
+
+def score_drop(clean: float, noisy: float) -> float:
+    """clean - noisy; nan when both are -inf (no information either way)."""
+    if clean == noisy == -math.inf:
+        return math.nan
+    return clean - noisy
 
 
 def scale_channels(genome: Mapping[str, Any], scale: float) -> dict[str, Any]:
@@ -134,29 +169,51 @@ def scale_channels(genome: Mapping[str, Any], scale: float) -> dict[str, Any]:
     return canonical_genome({**genome, "channels": scaled})
 
 
-def proxy_score(candidate: Candidate, images: ImageSet, settings: ProxySettings = ProxySettings()) -> ProxyResult:
+def proxy_score(
+    candidate: Candidate, images: ImageSet, settings: ProxySettings = ProxySettings(), hardware: Any = None,
+) -> ProxyResult:
     """Score one candidate on batches drawn from ``images`` with the candidate's seed.
 
-    Same candidate (genome, timesteps, seed) and settings -> same result.
+    With ``settings.noise`` the same batches are run again through the network as the
+    candidate's crossbar mapping computes it (``hardware``: a :class:`cosearch.hw.HardwareModel`
+    giving devices and mapping defaults; default: the package's own cards).
+    Same candidate (genome, timesteps, seed) and settings -> same result; the clean score does
+    not depend on ``noise``.
     """
     genome = scale_channels(candidate.network, settings.channel_scale)
     dtype = DTYPES[settings.dtype]
+    if settings.noise and hardware is None:
+        hardware = default_hardware()
+    layers = network_layers(genome)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(candidate.seed)
         net = build(genome, candidate.timesteps, dtype=dtype)
         net.train()
         net.time_chunk = settings.time_chunk
-        recorder = SpikeRecorder(net, settings.kernel, network_layers(genome))
-        scores = []
+        recorder = SpikeRecorder(net, settings.kernel, layers)
+        store = SpikeStore(net) if settings.noise else None
+        scores, batches, states = [], [], []
+        noise = None
         try:
             with torch.inference_mode():
                 for repeat in range(settings.repeats):
                     batch = torch.from_numpy(images.batch(settings.batch_size, candidate.seed, repeat)).to(dtype)
+                    if store is not None:
+                        batches.append(batch)
+                        states.append(torch.get_rng_state())
+                        store.begin(repeat)
                     recorder.begin(settings.batch_size)
                     net(batch)
                     scores.append(logdet(recorder.kernel.matrix()))
+                recorder.remove()
+                if store is not None:
+                    store.remove()
+                    noise = noisy_pass(net, layers, candidate, hardware, batches, states, store, settings.kernel,
+                                       settings.noise_t_inference_s, settings.adc_quantisation)
         finally:
             recorder.remove()
+            if store is not None:
+                store.remove()
     steps = sum(recorder.neuron_steps.values())
     spikes = sum(recorder.spikes.values())
     activity: list[float | None] = [None] * network_slots(genome)
@@ -170,4 +227,5 @@ def proxy_score(candidate: Candidate, images: ImageSet, settings: ProxySettings 
         synops=recorder.synops / recorder.samples,
         layer_firing_rates={name: recorder.spikes[name] / recorder.neuron_steps[name] for name in recorder.neuron_steps},
         input_activity=activity,
+        noise=noise,
     )

@@ -1,0 +1,184 @@
+"""Noise-aware proxy: device models, grouped ADC partial sums, determinism, settings, evaluator."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cosearch.candidate import Candidate
+from cosearch.data import load_dataset
+from cosearch.errors import ConfigError
+from cosearch.hw import load_hardware
+from cosearch.proxy import ProxySettings, proxy_score
+from cosearch.proxy.evaluator import ProxyEvaluator
+from cosearch.proxy.noise import (
+    code_tables, conv_groups, grouped_conv2d, grouped_linear, layer_mappings, pcm_drift_nu, pcm_prog_sigma_us,
+    program_weights, quantise_psum_,
+)
+from cosearch.search.evaluator import EvaluationContext
+from cosearch.workload import canonical_genome, network_layers
+
+REPO = Path(__file__).resolve().parents[1]
+CELL = canonical_genome({"arch": "snasnet", "cell": "0303 0030 2002 0200", "channels": 4})
+NOISY = ProxySettings(batch_size=12, repeats=1, channel_scale=1.0, noise=True)
+DAY = 86400.0
+
+
+@pytest.fixture(scope="module")
+def images():
+    return load_dataset({})
+
+
+@pytest.fixture(scope="module")
+def hardware():
+    return load_hardware(REPO)
+
+
+def _metrics(images, hardware, seed=3, settings=NOISY, **mapping):
+    candidate = Candidate(network=CELL, timesteps=2, seed=seed, hardware=mapping)
+    return proxy_score(candidate, images, settings, hardware).metrics()
+
+
+# ---------------------------------------------------------------- device models ----
+
+def test_pcm_sigma_polynomial_and_drift_nu_at_hand_computed_points() -> None:
+    sigma = pcm_prog_sigma_us(np.array([0.0, 0.5, 1.0]))
+    assert sigma == pytest.approx([0.26348, 0.26348 + 0.9825 - 0.293275, 0.26348 + 1.9650 - 1.1731], abs=1e-9)
+    mean, std = pcm_drift_nu(np.array([1.0, 0.1, 0.01, 1e-3, 0.0]))
+    # mean: clip(-0.0155 ln g' + 0.0244, 0.049, 0.1) with g' = g / g_max (aihwkit)
+    assert mean == pytest.approx([0.049, 0.0155 * math.log(10) + 0.0244, 0.0155 * math.log(100) + 0.0244, 0.1, 0.1])
+    # std: clip(-0.0125 ln g' - 0.0059, 0.008, 0.045)
+    assert std == pytest.approx([0.008, 0.0125 * math.log(10) - 0.0059, 0.045, 0.045, 0.045])  # 0.0517 at 0.01 clips
+
+
+def test_pcm_code_moments_match_a_per_cell_monte_carlo(hardware) -> None:
+    """The per-weight Gaussian has the mean and std of the per-cell aihwkit model (8-bit code on 2-bit cells)."""
+    mapping = layer_mappings(Candidate(network=CELL, timesteps=2, hardware={"device": "pcm"}), hardware, [0])[0]
+    assert (mapping.bits_per_cell, mapping.weight_bits) == (2, 8)
+    mean_table, std_table = code_tables(mapping, DAY)
+    rng = np.random.default_rng(0)
+    n, g_max, t0, t_read = 400_000, 25.0, 20.0, 2.5e-7
+    t = DAY + t0
+
+    def cell(g: float) -> np.ndarray:
+        g_rel = g / g_max
+        g_p = np.maximum(g + pcm_prog_sigma_us(g_rel) * rng.standard_normal(n), 0.0)
+        mu, sd = pcm_drift_nu(g_rel)
+        g_d = g_p * (t / t0) ** (-np.abs(mu + sd * rng.standard_normal(n)))
+        q_s = min(0.0088 / max(g_rel**0.65, 1e-3), 0.2)
+        return g_d + np.abs(g_d) * q_s * math.sqrt(math.log((t + t_read) / (2 * t_read))) * rng.standard_normal(n)
+
+    for code in (200, 37, 255):
+        w = sum(4**s * 3 * (cell((code >> (2 * s) & 3) / 3 * g_max) - cell(0.0)) / g_max for s in range(4))
+        assert float(mean_table[code]) == pytest.approx(w.mean(), rel=0.01)
+        assert float(std_table[code]) == pytest.approx(w.std(), rel=0.03)
+
+
+def test_sram_programming_is_exact_weight_quantisation(hardware) -> None:
+    mapping = layer_mappings(Candidate(network=CELL, timesteps=2, hardware={"device": "sram", "weight_bits": 4}),
+                             hardware, [0])[0]
+    w = torch.randn(6, 5, 3, 3)
+    step = float(w.abs().max()) / 15
+    expected = torch.round(w / step) * step
+    assert torch.allclose(program_weights(w, mapping, DAY, None), expected, atol=1e-6)
+
+
+# ------------------------------------------------------------ ADC partial sums ----
+
+def test_grouped_partial_sums_equal_the_plain_layer_without_quantisation() -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(16, 5, 3, padding=1, bias=False)  # 144 rows > 64: 3 groups of 7 channels (last padded)
+    assert conv_groups(16, 3, 64) == (7, 3)
+    x = (torch.rand(4, 16, 8, 8) < 0.3).float().contiguous(memory_format=torch.channels_last)
+    weight = conv.weight.detach()
+    grouped = grouped_conv2d(x, weight, conv, 64, None)
+    assert torch.allclose(grouped, F.conv2d(x, weight, padding=1), atol=1e-5)
+    w = torch.randn(7, 150)  # 150 inputs on 64-row crossbars: 3 groups, last padded
+    xl = torch.rand(2, 3, 150)
+    assert torch.allclose(grouped_linear(xl, w, 64, None), xl @ w.t(), atol=1e-5)
+    # with an ADC each group's partial sum is quantised before the digital sum
+    q = grouped_conv2d(x, weight, conv, 64, 3)
+    assert not torch.allclose(q, grouped, atol=1e-3)
+
+
+def test_psum_quantiser_levels() -> None:
+    y = torch.tensor([-1.0, -0.3, 0.0, 0.26, 0.5, 1.0])
+    q = quantise_psum_(y.clone(), 2)  # 3 levels over [-1, 1]
+    assert q.tolist() == [-1.0, 0.0, 0.0, 0.0, 0.0, 1.0] or q.tolist() == [-1.0, -0.0, 0.0, 0.0, 0.0, 1.0]
+    q = quantise_psum_(y.clone(), 3)  # 7 levels, step 1/3
+    assert torch.allclose(q, torch.tensor([-1.0, -1 / 3, 0.0, 1 / 3, 2 / 3, 1.0]))
+
+
+# ------------------------------------------------------------------ noisy score ----
+
+def test_sram_with_a_fine_adc_scores_like_the_clean_network(images, hardware) -> None:
+    m = _metrics(images, hardware, device="sram", adc_bits=16, weight_bits=16)
+    assert math.isfinite(m["proxy_score"])
+    assert m["proxy_score_noisy"] == pytest.approx(m["proxy_score"], abs=0.02)
+    assert m["proxy_noise_weight_error"] < 1e-4
+
+
+def test_fewer_adc_bits_drop_the_score_more(images, hardware) -> None:
+    fine = _metrics(images, hardware, device="sram", adc_bits=8)
+    coarse = _metrics(images, hardware, device="sram", adc_bits=2)
+    assert coarse["proxy_score_drop"] > fine["proxy_score_drop"] + 1.0
+    assert coarse["proxy_noise_spike_mismatch"] > fine["proxy_noise_spike_mismatch"]
+
+
+def test_pcm_error_grows_with_time_since_programming(images, hardware) -> None:
+    """Weight error is monotone in t (drift spread + read noise); the noisy network's spikes drift away too."""
+    mapping = layer_mappings(Candidate(network=CELL, timesteps=2, hardware={"device": "pcm"}), hardware, [0])[0]
+    w = torch.randn(64, 32, 3, 3)
+    errors = []
+    for t in (1.0, 60.0, DAY, 3.15e7):
+        draws = [program_weights(w, mapping, t, torch.Generator().manual_seed(s)) for s in range(3)]
+        errors.append(np.mean([float((d - w).norm() / w.norm()) for d in draws]))
+    assert all(a < b for a, b in zip(errors, errors[1:]))
+    mismatch = []
+    for t in (1.0, 3.15e7):
+        settings = ProxySettings(batch_size=12, repeats=1, channel_scale=1.0, noise=True, noise_t_inference_s=t,
+                                 adc_quantisation=False)
+        runs = [_metrics(images, hardware, seed=s, settings=settings, device="pcm") for s in (1, 2)]
+        assert all(r["proxy_noise_weight_error"] > 0 for r in runs)
+        mismatch.append(np.mean([r["proxy_noise_spike_mismatch"] for r in runs]))
+    assert mismatch[0] < mismatch[1]
+
+
+def test_same_seed_same_values_and_clean_score_independent_of_noise(images, hardware) -> None:
+    a = _metrics(images, hardware, device="pcm", adc_bits=4)
+    b = _metrics(images, hardware, device="pcm", adc_bits=4)
+    c = _metrics(images, hardware, seed=4, device="pcm", adc_bits=4)
+    assert a == b
+    assert a["proxy_score_drop"] == a["proxy_score"] - a["proxy_score_noisy"]
+    assert c["proxy_noise_weight_error"] != a["proxy_noise_weight_error"]
+    clean = proxy_score(Candidate(network=CELL, timesteps=2, seed=3), images,
+                        ProxySettings(batch_size=12, repeats=1, channel_scale=1.0))
+    assert clean.score == a["proxy_score"] and "proxy_score_noisy" not in clean.metrics()
+
+
+def test_noise_settings_are_validated() -> None:
+    with pytest.raises(ConfigError, match=r"proxy\.noise: must be true or false"):
+        ProxySettings.from_mapping({"noise": "yes"})
+    with pytest.raises(ConfigError, match=r"proxy\.noise_t_inference_s"):
+        ProxySettings.from_mapping({"noise_t_inference_s": -1})
+    assert ProxySettings.from_mapping({"noise": True, "noise_t_inference_s": 60}).noise_t_inference_s == 60.0
+
+
+def test_evaluator_takes_mapping_defaults_from_the_hardware_section(images) -> None:
+    context = EvaluationContext(project_dir=REPO, hardware={"defaults": {"device": "sram", "adc_bits": 3}},
+                                proxy={"batch_size": 12, "repeats": 1, "channel_scale": 1.0, "noise": True})
+    evaluator = ProxyEvaluator(context=context)
+    candidate = Candidate(network=CELL, timesteps=2, seed=3, hardware={"adc_bits": 8})
+    slots = [layer.slot for layer in network_layers(CELL)]
+    mappings = layer_mappings(candidate, evaluator.hardware, slots)
+    assert {m.device for m in mappings.values()} == {"sram"} and {m.adc_bits for m in mappings.values()} == {8}
+    metrics = evaluator.evaluate(candidate, {})
+    assert {"proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch"} <= set(metrics)
+    with pytest.raises(ConfigError, match="unknown device"):
+        evaluator.evaluate(Candidate(network=CELL, timesteps=2, hardware={"device": "mram"}), {})
