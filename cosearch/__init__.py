@@ -6,3 +6,11 @@ try:
     __version__ = version("cosearch")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
+
+
+def __getattr__(name: str):  # noqa: ANN202 - PEP 562 lazy attributes; importing cosearch stays torch-free
+    if name == "build":
+        from cosearch.export import build
+
+        return build
+    raise AttributeError(f"module 'cosearch' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Command line: ``cosearch run|resume|report``.
+"""Command line: ``cosearch run|resume|report|dashboard|submit|export|train|validate``.
 
 Errors a user can cause (bad YAML, unknown keys, missing data, a busy run directory) print one
 clear message and exit with code 2; an interrupted run exits with 130 and can be continued.
@@ -145,6 +145,111 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------ export / train / validate (issue 7) ----
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from cosearch.export import export_trials
+
+    paths = export_trials(args.run_dir, trials=args.trial, pareto=args.pareto, output=args.output, fmt=args.format)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def _device_noise(run_config: dict | None, project_dir: Path | None):  # noqa: ANN202 - returns a callable
+    """``f(net, candidate) -> perturbed copy`` from cosearch.proxy.noise (weights programmed onto the devices)."""
+    import copy
+
+    import torch
+
+    from cosearch.proxy import noise as device_noise
+
+    hardware = device_noise.default_hardware(project_dir, (run_config or {}).get("hardware"))
+
+    def perturb(net, candidate):  # noqa: ANN001, ANN202
+        noisy = copy.deepcopy(net)
+        modules = noisy.weight_layers()
+        mappings = device_noise.layer_mappings(candidate, hardware, list(modules))
+        generator = torch.Generator().manual_seed(int(candidate.seed) + device_noise.NOISE_SEED_OFFSET)
+        with torch.no_grad():
+            for slot, module in sorted(modules.items()):
+                module.weight.copy_(device_noise.program_weights(module.weight, mappings[slot], 0.0, generator))
+        return noisy
+
+    return perturb
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from cosearch.data import load_dataset
+    from cosearch.errors import CosearchError
+    from cosearch.export import read_genome
+    from cosearch.train import TrainSettings, train_candidate
+
+    source = Path(args.source)
+    config = None
+    if source.is_dir():
+        from cosearch.export import trial_document, candidate_from_document
+        from cosearch.run_dir import RunDirectory
+
+        if args.trial is None:
+            raise CosearchError(f"{source} is a run directory: say which trial to train with --trial N")
+        config = RunDirectory(source).read_config()
+        candidate = candidate_from_document(trial_document(source, args.trial), f"{source} trial {args.trial}")
+        out = Path(args.out) if args.out else source / "train" / f"trial_{args.trial}"
+        data = dict(config.get("data") or {})
+    else:
+        candidate, _ = read_genome(source)
+        out = Path(args.out) if args.out else Path("runs") / "train" / source.stem
+        data = {}
+    if args.data_root:
+        data["root"] = str(Path(args.data_root).resolve())
+    elif data.get("root") and not Path(str(data["root"])).expanduser().exists():
+        data.pop("root")  # a root relative to the experiment folder: fall back to $COSEARCH_DATA
+    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             channel_scale=args.channel_scale, train_size=args.train_size, test_size=args.test_size,
+                             augment=not args.no_augment, device=args.device, seed=candidate.seed)
+    noise = _device_noise(config, None) if args.noise else None
+    result = train_candidate(candidate, load_dataset(data, split="train"), load_dataset(data, split="test"),
+                             settings, out, resume=args.resume, progress=not args.no_progress, noise=noise)
+    print(f"test accuracy: {result.test_acc:.4f} ({result.settings['test_images']} images, "
+          f"{result.epochs} epochs, {result.train_time_s:.0f} s training)")
+    if result.noise is not None:
+        print(f"test accuracy with device noise: {result.noise['test_acc']:.4f}")
+    print(f"checkpoint and metrics: {out}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from cosearch.validate import ValidateSettings, run_validation
+
+    settings = ValidateSettings(sample=args.sample, epochs=args.epochs, channel_scale=args.channel_scale,
+                                train_size=args.train_size or None, test_size=args.test_size, batch_size=args.batch_size,
+                                device=args.device, resamples=args.resamples, seed=args.seed)
+    summary = run_validation(args.experiment, settings, args.out, progress=not args.no_progress,
+                             data_root=args.data_root)
+    level = int(round(100 * summary["ci_level"]))
+    print(f"{summary['experiment']}: {summary['n']} candidates, test acc {summary['test_acc_min']:.3f}.."
+          f"{summary['test_acc_max']:.3f}")
+    print(f"Kendall tau  {summary['kendall_tau']:.3f}  ({level}% CI {summary['kendall_ci'][0]:.3f} .. {summary['kendall_ci'][1]:.3f})")
+    print(f"Spearman rho {summary['spearman_rho']:.3f}  ({level}% CI {summary['spearman_ci'][0]:.3f} .. {summary['spearman_ci'][1]:.3f})")
+    print(f"wall time {summary['wall_time_s']:.0f} s; outputs: {summary['out_dir']} (candidates.csv, summary.json, scatter.html)")
+    return 0
+
+
+def _add_training_flags(parser: argparse.ArgumentParser, epochs: int, channel_scale: float, train_size: int | None) -> None:
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    parser.add_argument("--channel-scale", type=float, default=channel_scale,
+                        help=f"train a version with channels x this (default {channel_scale})")
+    parser.add_argument("--train-size", type=int, default=train_size,
+                        help=f"training images, a seeded subset (default {train_size or 'all'})")
+    parser.add_argument("--test-size", type=int, help="test images (default: all)")
+    parser.add_argument("--batch-size", type=int, default=64, help="SGD batch size (default 64)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="torch device (default cpu)")
+    parser.add_argument("--data-root", help="dataset folder (else the run's data.root, else $COSEARCH_DATA)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def _print_frame(frame: pd.DataFrame, title: str) -> None:
     print(f"\n{title} ({len(frame)} designs):")
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.5g}".format):
@@ -211,6 +316,43 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--compare", nargs="+", action="extend", default=[], metavar="OTHER_RUN_DIR",
                            help="other run directories to overlay on the Pareto plot")
     dashboard.set_defaults(func=_cmd_dashboard)
+
+    export = verbs.add_parser("export", help="write trials' architectures as YAML/JSON genome files",
+                              description="Write the Candidate (genome, timesteps, hardware mapping, seed) and "
+                                          "metrics of trials as genome files; rebuild with cosearch.build(FILE).")
+    export.add_argument("run_dir", help="run directory")
+    export.add_argument("--trial", type=int, action="append", help="trial id (repeatable)")
+    export.add_argument("--pareto", action="store_true", help="every Pareto-optimal trial")
+    export.add_argument("-o", "--output", help="file (one trial, .yaml/.json) or folder (default: RUN_DIR/export)")
+    export.add_argument("--format", choices=["yaml", "json"], default="yaml", help="file format in a folder (default yaml)")
+    export.set_defaults(func=_cmd_export)
+
+    train = verbs.add_parser("train", help="train a trial's SNN (or a genome file) with surrogate-gradient BPTT",
+                             description="SNASNet recipe: SGD lr 0.1, momentum 0.9, wd 5e-4, cosine to 0.01x, "
+                                         "batch 64, random crop + flip. Checkpoints every epoch.")
+    train.add_argument("source", help="run directory (with --trial) or genome YAML/JSON file")
+    train.add_argument("--trial", type=int, help="trial id of the run directory")
+    train.add_argument("--out", help="output folder (default: RUN_DIR/train/trial_N, or runs/train/<genome name>)")
+    train.add_argument("--lr", type=float, default=0.1, help="initial learning rate (default 0.1)")
+    train.add_argument("--no-augment", action="store_true", help="no random crop / flip")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.add_argument("--noise", action="store_true",
+                       help="also report test accuracy with weights programmed onto the layers' devices "
+                            "(cosearch.proxy.noise.program_weights: quantisation + device noise, no ADC)")
+    _add_training_flags(train, epochs=10, channel_scale=1.0, train_size=None)
+    train.set_defaults(func=_cmd_train)
+
+    validate = verbs.add_parser("validate", help="rank correlation of the proxy score with trained accuracy",
+                                description="Draw K candidates from an experiment's space, score them with the "
+                                            "proxy, train each for E epochs, report Kendall tau / Spearman rho "
+                                            "with bootstrap intervals, a scatter plot and a CSV.")
+    validate.add_argument("experiment", help="experiment YAML, e.g. experiments/validate_snasnet.yaml")
+    validate.add_argument("--sample", type=int, default=8, help="K candidates (default 8)")
+    validate.add_argument("--out", help="output folder (default runs/validate/<experiment name>)")
+    validate.add_argument("--seed", type=int, help="sampling seed (default: the experiment's)")
+    validate.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    _add_training_flags(validate, epochs=3, channel_scale=0.125, train_size=2048)
+    validate.set_defaults(func=_cmd_validate)
     return parser
 
 

@@ -5,6 +5,8 @@ Schema (see README "Experiment files" for the full guide)::
     name: cifar10_xpert            # run directory name (runs/<name>/)
     description: ...
     seed: 0
+    common_seed: false             # true: every candidate evaluated with one seed (same init
+                                   # weights, batches, noise draws: common random numbers)
     data: {dataset: cifar10, root: null, batch_size: 128, download: false}
     space: search_spaces/xpert_vgg16.yaml   # or an inline mapping (cosearch.space)
     evaluators: [proxy, cost]      # names or {type: module:Class, options: {...}}
@@ -181,6 +183,7 @@ class ExperimentConfig(_Strict):
     name: str
     description: str = ""
     seed: int = 0
+    common_seed: bool = False
     data: DataConfig = Field(default_factory=DataConfig)
     space: str | dict[str, Any]
     evaluators: list[EvaluatorConfig] = Field(min_length=1)

@@ -25,8 +25,9 @@ Parameter kinds:
 
 Modifiers:
 
-* ``count: N``: N independent values, named ``<key>_0 .. <key>_{N-1}`` (one per layer or group);
-* ``repeat: [r0, r1, ...]``: expand the N sampled values, value i repeated r_i times (layer groups);
+* ``count: N``: N independent values, named ``<key>_0 .. <key>_{N-1}`` (one per layer);
+* ``repeat: [r0, r1, ...]``: N group values named ``<key>_group_0 ..``, value i repeated r_i
+  times to give the per-layer list (layer groups);
 * ``at: {index: spec}``: a different spec (or a fixed value) for some indices;
 * ``given: other_key`` + ``cases: {value: spec}``: conditional parameter; which spec applies
   depends on the value of ``other_key`` in the same section (element-wise when both are
@@ -331,6 +332,7 @@ class _Parser:
             raise self.fail(f"{path}.at", f"must map indices 0..{(count or 1) - 1} to specs (got {spec.get('at')!r})")
         given = spec.get("given")
         base = {k: v for k, v in spec.items() if k in _SPEC_KEYS}
+        stem = f"{key}_group" if repeat else key  # group values are not layer values: device_group_0
         indices = range(count) if count is not None else [None]
         leaves: list[Any] = []
         if given is None:
@@ -338,7 +340,7 @@ class _Parser:
                 raise self.fail(f"{path}.cases", "needs 'given: <key>' naming the parameter the cases depend on")
             for i in indices:
                 leaf_spec = at.get(i, base) if i is not None else base
-                leaves.append(self.leaf(_leaf_name(key, i), leaf_spec, f"{path}.at.{i}" if i in at else path))
+                leaves.append(self.leaf(_leaf_name(stem, i), leaf_spec, f"{path}.at.{i}" if i in at else path))
             return Param(section, key, count, tuple(leaves), repeat=tuple(repeat) if repeat else None)
         if given not in siblings or given == key:
             raise self.fail(f"{path}.given", f"must name another key of {section} (got {given!r}); known: {', '.join(siblings)}")
@@ -348,7 +350,7 @@ class _Parser:
         for i in indices:
             leaves.append(
                 {
-                    case: self.leaf(f"{_leaf_name(key, i)}_{case}", case_spec, f"{path}.cases.{case}")
+                    case: self.leaf(f"{_leaf_name(stem, i)}_{case}", case_spec, f"{path}.cases.{case}")
                     for case, case_spec in cases.items()
                 }
             )

@@ -15,6 +15,7 @@ import yaml
 from conftest import REPO, experiment_dict
 from cosearch.cli import main
 from cosearch.config import load_experiment
+from cosearch.dashboard.data import _dimension
 from cosearch.dashboard import (
     best_so_far,
     breakdown_info,
@@ -269,3 +270,10 @@ def test_dashboard_of_a_run_whose_trials_all_failed(tmp_path):
     run = make_run(tmp_path, "failing", space=space, evaluators=evaluators, trials=3)
     page = write_dashboard(run).read_text()
     assert "3 trials (fail 3)" in page and "no completed trials yet" in page
+
+
+def test_parallel_axis_of_a_parameter_missing_in_some_trials():
+    # phases with different spaces leave a parameter empty in some rows; its axis shows "-" there
+    dimension = _dimension("device_group_4", pd.Series(["pcm", np.nan, "sram", "pcm"]))
+    assert dimension.ticktext == ["-", "pcm", "sram"]
+    assert list(dimension.values) == [1.0, 0.0, 2.0, 1.0]

@@ -194,3 +194,10 @@ def test_a_device_no_card_defines_stops_the_run_with_the_space_and_key(write_exp
     kept = table[table["state"] == "COMPLETE"]
     assert len(kept) >= 1 and (kept["params_device"] == "sram").all()  # what was recorded is kept
     assert RunDirectory(out).manifest()["sessions"][-1]["status"].startswith("stopped:")
+
+
+def test_common_seed_evaluates_every_candidate_with_one_seed(write_experiment, tmp_path):
+    table = _run(write_experiment(trials=5, common_seed=True), tmp_path / "common")
+    assert table["seed"].nunique() == 1
+    table = _run(write_experiment(trials=5), tmp_path / "per_trial")
+    assert table["seed"].nunique() == 5

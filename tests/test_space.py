@@ -73,7 +73,7 @@ def test_parameter_names_and_params_round_trip():
     space = parse_space(ALL_KINDS)
     names = space.parameter_names()
     assert "channels_0" not in names and "channels_1" in names  # at: fixed override
-    assert "device_2" in names and "device_3" not in names  # three groups
+    assert "device_group_2" in names and "device_group_3" not in names and "device_0" not in names  # 3 groups
     trial = optuna.create_study().ask()
     values = space.sample_values(trial)
     assert space.params_for(values) == trial.params

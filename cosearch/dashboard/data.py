@@ -224,7 +224,7 @@ def parallel_dimensions(run: RunData, max_params: int = 14) -> tuple[list[Dimens
 def _dimension(label: str, column: pd.Series) -> Dimension:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return Dimension(label, column.to_numpy(dtype=float))
-    text = column.astype(str)
+    text = column.map(lambda v: "-" if pd.isna(v) else str(v))  # a parameter absent in some phases is "-"
     categories = sorted(text.unique())
     return Dimension(label, text.map({c: i for i, c in enumerate(categories)}).to_numpy(dtype=float), categories)
 

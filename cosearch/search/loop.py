@@ -163,7 +163,8 @@ class SearchLoop:
 
     # ------------------------------------------------------------ sampling --
     def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
-        seed = derive_seed(self.config.seed, phase.index, trial.number)
+        parts = (self.config.seed,) if self.config.common_seed else (self.config.seed, phase.index, trial.number)
+        seed = derive_seed(*parts)
         trial.set_user_attr("seed", seed)
         values = space.sample_values(trial)
         trial.set_user_attr("values", _jsonable(values))

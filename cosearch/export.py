@@ -1,0 +1,191 @@
+"""Architecture export: a trial's Candidate and metrics as a YAML/JSON genome file, and back.
+
+A genome file is plain data, readable without cosearch::
+
+    format: cosearch-genome/1
+    source: {run_dir: runs/x, trial: 12, experiment: x}
+    candidate:                 # cosearch.candidate.Candidate.to_dict()
+      network: {arch: snasnet, cell: [[0, 3, 0, 3], ...], channels: 128, ...}
+      timesteps: 5
+      hardware: {adc_bits: [...], ...}
+      params: {...}            # the sampled Optuna parameters
+      seed: 123
+    metrics: {proxy_score: 1234.5, hw_energy_pj: ..., objective_proxy_score: ...}
+
+:func:`build` turns such a file (or a Candidate, or a bare genome) into a freshly initialised
+torch module; :func:`read_genome` gives back the Candidate. Torch is imported only by
+:func:`build`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from cosearch.candidate import Candidate
+from cosearch.errors import CosearchError
+
+FORMAT = "cosearch-genome/1"
+
+
+def _plain_metric(value: Any) -> Any:
+    """JSON/YAML-safe scalar (numpy -> Python; inf/nan kept as floats)."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            value = value.item()
+        except (AttributeError, ValueError):
+            pass
+    if isinstance(value, Mapping):
+        return {str(k): _plain_metric(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_metric(v) for v in value]
+    return value
+
+
+def genome_document(candidate: Candidate, metrics: Mapping[str, Any] | None = None,
+                    source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The genome file's content for one candidate."""
+    return {
+        "format": FORMAT,
+        "source": dict(source or {}),
+        "candidate": candidate.to_dict(),
+        "metrics": {str(k): _plain_metric(v) for k, v in (metrics or {}).items()},
+    }
+
+
+def write_genome(document: Mapping[str, Any], path: str | Path) -> Path:
+    """Write a genome document; ``.json`` -> JSON, anything else -> YAML."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        text = json.dumps(document, indent=2, sort_keys=False, default=str)
+    else:
+        text = yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=None, width=120)
+    path.write_text(text)
+    return path
+
+
+def load_genome_document(path: str | Path) -> dict[str, Any]:
+    """A genome file's content (YAML or JSON; JSON is YAML)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise CosearchError(f"{path}: genome file not found") from None
+    except yaml.YAMLError as exc:
+        raise CosearchError(f"{path}: not valid YAML/JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("candidate", data), dict):
+        raise CosearchError(f"{path}: not a cosearch genome file (expected a mapping with a `candidate` key)")
+    return data
+
+
+def candidate_from_document(data: Mapping[str, Any], where: str = "<genome>") -> Candidate:
+    """Candidate from a genome document, a Candidate dict, or a bare network genome."""
+    body = data.get("candidate", data)
+    try:
+        if "network" in body:
+            return Candidate.from_dict(body)
+        if "arch" in body:  # a bare network genome
+            from cosearch.workload import canonical_genome
+
+            network = {k: v for k, v in body.items() if k != "timesteps"}
+            return Candidate(network=canonical_genome(network), timesteps=int(body.get("timesteps", 5)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CosearchError(f"{where}: malformed genome ({type(exc).__name__}: {exc})") from None
+    raise CosearchError(f"{where}: no `candidate.network` (nor a bare genome with `arch`) found")
+
+
+def read_genome(path: str | Path) -> tuple[Candidate, dict[str, Any]]:
+    """(Candidate, metrics) of a genome file."""
+    data = load_genome_document(path)
+    return candidate_from_document(data, str(path)), dict(data.get("metrics") or {})
+
+
+# ------------------------------------------------------------ run directories --
+
+
+def _trial_metrics(row: Mapping[str, Any]) -> dict[str, Any]:
+    skip = {"trial", "phase", "phase_trial", "baseline", "datetime_start", "fail_reason"}
+    out = {}
+    for key, value in row.items():
+        if key in skip or key.startswith("params_"):
+            continue
+        value = _plain_metric(value)
+        if isinstance(value, float) and math.isnan(value):
+            continue
+        out[key] = value
+    return out
+
+
+def trial_document(run_dir: str | Path, trial: int, table: Any = None, records: Any = None) -> dict[str, Any]:
+    """The genome document of trial ``trial`` (the results table's ``trial`` id) of a run."""
+    from cosearch.results import load_records, load_table
+    from cosearch.run_dir import RunDirectory
+
+    table = load_table(run_dir) if table is None else table
+    records = load_records(run_dir) if records is None else records
+    if trial not in records or table.empty or trial not in set(table["trial"]):
+        known = f"0..{len(table) - 1}" if not table.empty else "none yet"
+        raise CosearchError(f"{run_dir}: no trial {trial} (finished trials: {known})")
+    candidate = records[trial].get("candidate")
+    if not candidate:
+        raise CosearchError(f"{run_dir}: trial {trial} has no stored candidate (it failed before sampling finished)")
+    row = table[table["trial"] == trial].iloc[0].to_dict()
+    details = records[trial].get("details") or {}
+    metrics = _trial_metrics(row)
+    metrics.update({k: _plain_metric(v) for k, v in details.items() if k.startswith("proxy_") and k not in metrics})
+    name = RunDirectory(run_dir).read_config().get("name", "")
+    source = {"run_dir": str(run_dir), "trial": int(trial), "experiment": name, "phase": row.get("phase", "")}
+    return genome_document(Candidate.from_dict(candidate), metrics, source)
+
+
+def export_trials(run_dir: str | Path, trials: list[int] | None = None, pareto: bool = False,
+                  output: str | Path | None = None, fmt: str = "yaml") -> list[Path]:
+    """Write genome files for the given trials (or the Pareto set); returns their paths.
+
+    One trial and an ``output`` with a file suffix -> that file; otherwise ``output`` is a
+    folder (default ``RUN_DIR/export``) that receives ``trial_<N>.<fmt>`` files.
+    """
+    from cosearch.results import load_records, load_table
+
+    table = load_table(run_dir)
+    if table.empty:
+        raise CosearchError(f"{run_dir}: no finished trials to export")
+    records = load_records(run_dir)
+    if pareto:
+        trials = [int(t) for t in table.loc[table["pareto"], "trial"]]
+        if not trials:
+            raise CosearchError(f"{run_dir}: the Pareto set is empty (no feasible finished trial)")
+    if not trials:
+        raise CosearchError("say which trials to export: --trial N (repeatable) or --pareto")
+    documents = [trial_document(run_dir, t, table, records) for t in trials]
+    out = Path(output) if output else Path(run_dir) / "export"
+    if len(documents) == 1 and out.suffix.lower() in (".yaml", ".yml", ".json"):
+        return [write_genome(documents[0], out)]
+    return [write_genome(doc, out / f"trial_{t}.{fmt}") for t, doc in zip(trials, documents)]
+
+
+# ------------------------------------------------------------------- build --
+
+
+def build(genome_or_file: Any, timesteps: int | None = None, **kwargs: Any) -> Any:
+    """A freshly initialised torch SNN from a genome file, a genome document, a Candidate or a bare genome.
+
+    Keyword arguments go to :func:`cosearch.snn.build` (``neuron``, ``dtype``). Weights come
+    from torch's global RNG: seed it (or load a state dict) for identical weights.
+    """
+    from cosearch.snn import build as snn_build
+
+    if isinstance(genome_or_file, Candidate):
+        candidate = genome_or_file
+    elif isinstance(genome_or_file, (str, Path)):
+        candidate, _ = read_genome(genome_or_file)
+    elif isinstance(genome_or_file, Mapping):
+        candidate = candidate_from_document(genome_or_file)
+    else:
+        raise CosearchError(f"cannot build a network from {type(genome_or_file).__name__}")
+    return snn_build(candidate, timesteps, **kwargs)

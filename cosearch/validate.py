@@ -1,0 +1,299 @@
+"""Proxy validation: does the training-free score rank architectures like trained accuracy does?
+
+``run_validation`` draws K candidates from an experiment's space (Optuna random sampler seeded
+by the experiment seed), scores each with the proxy at the experiment's proxy settings, trains
+each for E epochs at a reduced channel scale (:mod:`cosearch.train`) and reports Kendall's tau-b
+and Spearman's rho between score and test accuracy, each with a percentile bootstrap interval.
+
+Statistics are numpy-only (scipy is a test dependency): :func:`rankdata` (average ranks for
+ties), :func:`kendall_tau` (tau-b, scipy's default), :func:`spearman_rho` (Pearson r of the
+average ranks), :func:`bootstrap_ci` (resampling (score, accuracy) pairs with replacement).
+
+Outputs in the output folder: ``candidates.csv`` (one row per candidate), ``summary.json``
+(statistics, settings, run time), ``scatter.html`` (self-contained Plotly figure) and
+``train/cand_<i>/`` (checkpoints and metrics; a rerun skips finished candidates).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+# -------------------------------------------------------------- statistics --
+
+
+def rankdata(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """1-based ranks, ties get their average rank (scipy.stats.rankdata ``method="average"``).
+
+    ``-inf``/``inf`` rank as the smallest/largest values; NaN is not allowed.
+    """
+    x = np.asarray(values, dtype=float)
+    if np.isnan(x).any():
+        raise ValueError("rankdata: NaN values cannot be ranked")
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    ranks = np.empty(len(x), dtype=float)
+    start = 0
+    n = len(x)
+    while start < n:
+        end = start
+        while end + 1 < n and sorted_x[end + 1] == sorted_x[start]:
+            end += 1
+        ranks[order[start:end + 1]] = 0.5 * (start + end) + 1.0
+        start = end + 1
+    return ranks
+
+
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's tau-b (ties-corrected, as ``scipy.stats.kendalltau``); NaN when undefined."""
+    rx, ry = rankdata(x), rankdata(y)
+    if len(rx) != len(ry):
+        raise ValueError("kendall_tau: x and y differ in length")
+    if len(rx) < 2:
+        return math.nan
+    dx = np.sign(rx[:, None] - rx[None, :])
+    dy = np.sign(ry[:, None] - ry[None, :])
+    upper = np.triu_indices(len(rx), k=1)
+    dx, dy = dx[upper], dy[upper]
+    concordance = float(np.sum(dx * dy))
+    pairs_x = float(np.sum(dx != 0))
+    pairs_y = float(np.sum(dy != 0))
+    if pairs_x == 0 or pairs_y == 0:
+        return math.nan
+    return concordance / math.sqrt(pairs_x * pairs_y)
+
+
+def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rho: Pearson correlation of average ranks (``scipy.stats.spearmanr``); NaN when undefined."""
+    rx, ry = rankdata(x), rankdata(y)
+    if len(rx) != len(ry):
+        raise ValueError("spearman_rho: x and y differ in length")
+    if len(rx) < 2:
+        return math.nan
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denominator = math.sqrt(float(np.sum(rx * rx)) * float(np.sum(ry * ry)))
+    return float(np.sum(rx * ry)) / denominator if denominator > 0 else math.nan
+
+
+def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x: Sequence[float], y: Sequence[float],
+                 resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(x, y)`` over pairs resampled with replacement.
+
+    Resamples where the statistic is undefined (all ties) are dropped; (NaN, NaN) if all are.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(x), size=(resamples, len(x)))
+    values = np.array([statistic(x[i], y[i]) for i in draws], dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return math.nan, math.nan
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Rank correlations of proxy score vs accuracy with bootstrap intervals."""
+
+    n: int
+    kendall_tau: float
+    kendall_ci: tuple[float, float]
+    spearman_rho: float
+    spearman_ci: tuple[float, float]
+    level: float = 0.95
+
+
+def correlate(scores: Sequence[float], accuracies: Sequence[float], resamples: int = 2000, level: float = 0.95,
+              seed: int = 0) -> Correlation:
+    """Kendall tau-b and Spearman rho with percentile bootstrap intervals."""
+    return Correlation(
+        n=len(scores),
+        kendall_tau=kendall_tau(scores, accuracies),
+        kendall_ci=bootstrap_ci(kendall_tau, scores, accuracies, resamples, level, seed),
+        spearman_rho=spearman_rho(scores, accuracies),
+        spearman_ci=bootstrap_ci(spearman_rho, scores, accuracies, resamples, level, seed),
+        level=level,
+    )
+
+
+# ----------------------------------------------------------------- settings --
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    """Budget of a validation run. Defaults fit a 2-core CPU in <= 30 min (docs/validation.md).
+
+    Attributes:
+        sample: K candidates drawn from the space.
+        epochs: E training epochs per candidate.
+        channel_scale: training fidelity (channels x this).
+        train_size: training images (seeded subset of the train split).
+        test_size: test images (None = the whole test split).
+        batch_size: SGD batch.
+        device: ``cpu`` or ``cuda``.
+        resamples: bootstrap resamples.
+        seed: overrides the experiment seed when set.
+    """
+
+    sample: int = 8
+    epochs: int = 3
+    channel_scale: float = 0.125
+    train_size: int | None = 2048
+    test_size: int | None = None
+    batch_size: int = 64
+    device: str = "cpu"
+    resamples: int = 2000
+    seed: int | None = None
+
+
+def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000) -> list[Any]:
+    """``count`` distinct candidates from ``space`` (Optuna RandomSampler seeded by ``seed``)."""
+    import optuna
+
+    from cosearch.errors import InvalidCandidate
+    from cosearch.search.loop import derive_seed
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    found, seen = [], set()
+    for number in range(max_tries):
+        trial = study.ask()
+        try:
+            candidate = space.sample(trial, seed=derive_seed(seed, 0, number))
+        except InvalidCandidate:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            continue
+        study.tell(trial, 0.0)
+        key = json.dumps([candidate.network, candidate.timesteps, candidate.hardware], sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(candidate)
+        if len(found) == count:
+            return found
+    from cosearch.errors import CosearchError
+
+    raise CosearchError(f"could draw only {len(found)} distinct valid candidates of {count} in {max_tries} tries")
+
+
+def _proxy_settings(experiment: Any) -> Any:
+    from cosearch.proxy import ProxySettings
+
+    options: dict[str, Any] = dict(experiment.config.proxy)
+    for evaluator in experiment.config.evaluators:
+        if evaluator.type == "proxy":
+            options.update(evaluator.options or {})
+    return ProxySettings.from_mapping(options, str(experiment.source))
+
+
+def _data_section(experiment: Any) -> dict[str, Any]:
+    data = experiment.config.data.model_dump()
+    if data.get("root") is not None:
+        root = Path(str(data["root"])).expanduser()
+        data["root"] = str(root if root.is_absolute() else Path(experiment.source).parent / root)
+    return data
+
+
+def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_dir: str | Path | None = None,
+                   progress: bool = True, data_root: str | None = None) -> dict[str, Any]:
+    """Sample, score, train, correlate; write the outputs; return the summary."""
+    import sys
+
+    import pandas as pd
+    import torch
+
+    from cosearch.config import load_experiment
+    from cosearch.data import load_dataset
+    from cosearch.proxy import proxy_score
+    from cosearch.proxy.evaluator import available_cores
+    from cosearch.train import TrainSettings, read_metrics, train_candidate, write_json
+
+    began = time.perf_counter()
+    experiment = load_experiment(experiment_path, data={"root": str(Path(data_root).resolve())} if data_root else None)
+    seed = experiment.config.seed if settings.seed is None else settings.seed
+    out = Path(out_dir) if out_dir else Path("runs") / "validate" / experiment.name
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(available_cores())
+    data = _data_section(experiment)
+    train_images = load_dataset(data, split="train")
+    test_images = load_dataset(data, split="test")
+    proxy = _proxy_settings(experiment)
+    candidates = sample_candidates(experiment.phases[0].space, settings.sample, seed)
+    rows = []
+    for index, candidate in enumerate(candidates):
+        label = f"[{index + 1}/{len(candidates)}] "
+        folder = out / "train" / f"cand_{index}"
+        t0 = time.perf_counter()
+        score = proxy_score(candidate, train_images, proxy)
+        proxy_s = time.perf_counter() - t0
+        done = read_metrics(folder)
+        if done is None or done.get("candidate") != candidate.to_dict():
+            train = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
+                                  channel_scale=settings.channel_scale, train_size=settings.train_size,
+                                  test_size=settings.test_size, device=settings.device, seed=candidate.seed)
+            result = train_candidate(candidate, train_images, test_images, train, folder, resume=True,
+                                     progress=progress, label=label)
+            done = {"test_acc": result.test_acc, "train_time_s": result.train_time_s, "history": result.history}
+        last = done["history"][-1] if done.get("history") else {}
+        rows.append({
+            "candidate": index, "arch": candidate.arch, "timesteps": candidate.timesteps, "seed": candidate.seed,
+            "genome": json.dumps(candidate.to_dict()["network"], sort_keys=True),
+            "proxy_score": score.score, "proxy_firing_rate": score.firing_rate, "proxy_time_s": proxy_s,
+            "test_acc": done["test_acc"], "train_loss": last.get("train_loss", math.nan),
+            "train_acc": last.get("train_acc", math.nan), "train_time_s": done.get("train_time_s", math.nan),
+        })
+        if progress:
+            print(f"{label}proxy {score.score:.4g}, test acc {done['test_acc']:.4f}", file=sys.stderr)
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "candidates.csv", index=False)
+    scores = table["proxy_score"].to_numpy(float)
+    accuracies = table["test_acc"].to_numpy(float)
+    stats = correlate(scores, accuracies, settings.resamples, seed=seed)
+    summary = {
+        "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
+        "n": stats.n, "kendall_tau": stats.kendall_tau, "kendall_ci": list(stats.kendall_ci),
+        "spearman_rho": stats.spearman_rho, "spearman_ci": list(stats.spearman_ci), "ci_level": stats.level,
+        "test_acc_mean": float(np.mean(accuracies)), "test_acc_min": float(np.min(accuracies)),
+        "test_acc_max": float(np.max(accuracies)),
+        "settings": asdict(settings), "proxy": asdict(proxy), "train_images": min(len(train_images), settings.train_size or len(train_images)),
+        "test_images": min(len(test_images), settings.test_size or len(test_images)),
+        "wall_time_s": time.perf_counter() - began, "cores": available_cores(),
+    }
+    write_json(out / "summary.json", summary)
+    scatter_figure(table, summary).write_html(out / "scatter.html", include_plotlyjs=True, full_html=True)
+    summary["out_dir"] = str(out)
+    return summary
+
+
+def scatter_figure(table: Any, summary: dict[str, Any]) -> Any:
+    """Proxy score vs test accuracy, one marker per candidate (non-finite scores left out, counted in the title)."""
+    import plotly.graph_objects as go
+
+    from cosearch.dashboard.figures import FRONT_COLOR
+
+    finite = table[np.isfinite(table["proxy_score"].to_numpy(float))]
+    dropped = len(table) - len(finite)
+    fig = go.Figure(go.Scatter(
+        x=finite["proxy_score"], y=finite["test_acc"], mode="markers",
+        marker=dict(color=FRONT_COLOR, size=10, opacity=0.85),
+        customdata=np.stack([finite["candidate"], finite["timesteps"]], axis=1) if len(finite) else None,
+        hovertemplate="candidate %{customdata[0]} (T=%{customdata[1]})<br>score %{x:.4g}<br>"
+                      "test acc %{y:.3f}<extra></extra>",
+    ))
+    title = (f"{summary['experiment']}: Kendall tau {summary['kendall_tau']:.3f} "
+             f"[{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}], Spearman rho "
+             f"{summary['spearman_rho']:.3f} [{summary['spearman_ci'][0]:.2f}, {summary['spearman_ci'][1]:.2f}], "
+             f"n={summary['n']}" + (f" ({dropped} with score -inf not drawn)" if dropped else ""))
+    fig.update_layout(template="plotly_white", title=dict(text=title, font=dict(size=14)),
+                      xaxis_title="proxy score (log|det K|, higher is better)",
+                      yaxis_title=f"test accuracy after {summary['settings']['epochs']} epochs",
+                      width=820, height=520)
+    return fig
