@@ -10,7 +10,7 @@ are the published claims (anchors.md sections 1, 3, 4). Comparisons follow each 
   TOPS/mm^2 ratios (paper: 10.24x, 1.72x, 1.93x).
 * HyDe: for each homogeneous design (all-SRAM / all-PCM / all-FeFET), the hybrid with the
   highest TOPS/mm^2 whose noise-aware accuracy proxy (the run's first objective) is at least as
-  good as that design's; TOPS/mm^2 ratio and
+  good as that design's (or, where none is, within 5 % of it, marked so); TOPS/mm^2 ratio and
   energy-efficiency (TOPS/W) gain (paper: 2.30-2.74x and 22-26 %).
 * SNASNet: proxy scores of forward vs backward cells, and the rank of the published cell among
   the sampled backward cells (paper: backward cells train to higher accuracy, 93.73 vs 93.12 %).
@@ -115,6 +115,11 @@ def hyde(tables: dict[str, pd.DataFrame]) -> list[str]:
            "|---|---|---|---|---|---|---|"]
     for _, design in homogeneous.iterrows():
         iso = hybrids[as_accurate(hybrids[accuracy], design[accuracy])]
+        label = ""
+        if iso.empty:  # strict iso-accuracy impossible (SRAM is exact); allow HyDe-style small accuracy loss
+            bound = design[accuracy] + HYDE_TOLERANCE * abs(design[accuracy]) * (1 if accuracy_sign(table) < 0 else -1)
+            iso = hybrids[as_accurate(hybrids[accuracy], bound)]
+            label = f", within {HYDE_TOLERANCE:.0%}"
         if iso.empty:
             out.append(f"| {design['baseline']} | {_fmt(design['hw_tops_mm2'])} | {_fmt(design['hw_tops_w'])} | "
                        f"{_fmt(design[accuracy])} | none at this accuracy | - | - |")
@@ -122,12 +127,20 @@ def hyde(tables: dict[str, pd.DataFrame]) -> list[str]:
         best = iso.nlargest(1, "hw_tops_mm2").iloc[0]
         out.append(
             f"| {design['baseline']} | {_fmt(design['hw_tops_mm2'])} | {_fmt(design['hw_tops_w'])} | "
-            f"{_fmt(design[accuracy])} | trial {int(best['trial'])} ({_devices(table, best)}) | "
+            f"{_fmt(design[accuracy])} | trial {int(best['trial'])} ({_devices(table, best)}{label}) | "
             f"{best['hw_tops_mm2'] / design['hw_tops_mm2']:.2f}x | "
             f"{100 * (best['hw_tops_w'] / design['hw_tops_w'] - 1):+.0f} % |")
     out += ["", "HyDe paper (VGG16): 2.30-2.74x higher TOPS/mm^2 at 22-26 % higher energy efficiency than "
             "homogeneous designs."]
     return out
+
+
+HYDE_TOLERANCE = 0.05  # relative accuracy-proxy slack when no hybrid matches a homogeneous design exactly
+
+
+def accuracy_sign(table: pd.DataFrame) -> int:
+    """+1 when the accuracy metric is maximised, -1 when minimised."""
+    return 1 if table.attrs["accuracy"][1] == "maximize" else -1
 
 
 def _layer_devices(run_dir: Path) -> list[tuple[str, ...]]:
