@@ -206,9 +206,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data["root"] = str(Path(args.data_root).resolve())
     elif data.get("root") and not Path(str(data["root"])).expanduser().exists():
         data.pop("root")  # a root relative to the experiment folder: fall back to $COSEARCH_DATA
+    _set_threads(args.threads)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             channel_scale=args.channel_scale, train_size=args.train_size, test_size=args.test_size,
-                             augment=not args.no_augment, device=args.device, seed=candidate.seed)
+                             channel_scale=args.channel_scale, train_size=args.train_size or None,
+                             test_size=args.test_size or None, augment=not args.no_augment, device=args.device, seed=candidate.seed)
     noise = _device_noise(config, None) if args.noise else None
     result = train_candidate(candidate, load_dataset(data, split="train"), load_dataset(data, split="test"),
                              settings, out, resume=args.resume, progress=not args.no_progress, noise=noise)
@@ -226,6 +227,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     settings = ValidateSettings(sample=args.sample, epochs=args.epochs, channel_scale=args.channel_scale,
                                 train_size=args.train_size or None, test_size=args.test_size, batch_size=args.batch_size,
                                 device=args.device, resamples=args.resamples, seed=args.seed)
+    _set_threads(args.threads)
     summary = run_validation(args.experiment, settings, args.out, progress=not args.no_progress,
                              data_root=args.data_root)
     level = int(round(100 * summary["ci_level"]))
@@ -237,16 +239,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_threads(threads: int | None) -> None:
+    import torch
+
+    from cosearch.proxy.evaluator import available_cores
+
+    torch.set_num_threads(threads or available_cores())
+
+
 def _add_training_flags(parser: argparse.ArgumentParser, epochs: int, channel_scale: float, train_size: int | None) -> None:
     parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
     parser.add_argument("--channel-scale", type=float, default=channel_scale,
                         help=f"train a version with channels x this (default {channel_scale})")
     parser.add_argument("--train-size", type=int, default=train_size,
-                        help=f"training images, a seeded subset (default {train_size or 'all'})")
+                        help=f"training images, a seeded subset; 0 = all (default {train_size or 'all'})")
     parser.add_argument("--test-size", type=int, help="test images (default: all)")
     parser.add_argument("--batch-size", type=int, default=64, help="SGD batch size (default 64)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="torch device (default cpu)")
     parser.add_argument("--data-root", help="dataset folder (else the run's data.root, else $COSEARCH_DATA)")
+    parser.add_argument("--threads", type=int,
+                        help="torch CPU threads (train: $OMP_NUM_THREADS, else all cores; validate: 1, robust on a shared "
+                             "machine where OpenMP spin-waits make 2 threads up to 10x slower)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -351,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", help="output folder (default runs/validate/<experiment name>)")
     validate.add_argument("--seed", type=int, help="sampling seed (default: the experiment's)")
     validate.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    _add_training_flags(validate, epochs=3, channel_scale=0.125, train_size=2048)
+    _add_training_flags(validate, epochs=2, channel_scale=0.125, train_size=1024)
+    validate.set_defaults(threads=1)
     validate.set_defaults(func=_cmd_validate)
     return parser
 

@@ -224,7 +224,7 @@ Every cosearch number below is read from a run table; the paper numbers are the 
 for e in cifar10_xpert cifar10_hyde cifar10_snasnet cifar10_snasnet_forward cifar10_snasnet_tpe cifar10_cosearch; do
   cosearch run experiments/$e.yaml
 done
-cosearch reproduce runs -o docs/reproductions.md
+cosearch reproduce runs --notes docs/reproductions_notes.md -o docs/reproductions.md
 ```
 """
 

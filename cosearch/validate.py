@@ -144,9 +144,9 @@ class ValidateSettings:
     """
 
     sample: int = 8
-    epochs: int = 3
+    epochs: int = 2
     channel_scale: float = 0.125
-    train_size: int | None = 2048
+    train_size: int | None = 1024
     test_size: int | None = None
     batch_size: int = 64
     device: str = "cpu"
@@ -202,6 +202,14 @@ def _data_section(experiment: Any) -> dict[str, Any]:
     return data
 
 
+def _same_training(done: dict[str, Any] | None, candidate: Any, train: Any) -> bool:
+    """A finished ``metrics.json`` of this candidate trained with these settings (so a rerun may reuse it)."""
+    if done is None or done.get("candidate") != candidate.to_dict():
+        return False
+    keys = ("epochs", "batch_size", "channel_scale", "train_size", "test_size", "lr", "augment", "seed")
+    return all(done.get("settings", {}).get(k) == getattr(train, k) for k in keys)
+
+
 def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_dir: str | Path | None = None,
                    progress: bool = True, data_root: str | None = None) -> dict[str, Any]:
     """Sample, score, train, correlate; write the outputs; return the summary."""
@@ -213,7 +221,6 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     from cosearch.config import load_experiment
     from cosearch.data import load_dataset
     from cosearch.proxy import proxy_score
-    from cosearch.proxy.evaluator import available_cores
     from cosearch.train import TrainSettings, read_metrics, train_candidate, write_json
 
     began = time.perf_counter()
@@ -221,7 +228,6 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     seed = experiment.config.seed if settings.seed is None else settings.seed
     out = Path(out_dir) if out_dir else Path("runs") / "validate" / experiment.name
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(available_cores())
     data = _data_section(experiment)
     train_images = load_dataset(data, split="train")
     test_images = load_dataset(data, split="test")
@@ -234,12 +240,13 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
         t0 = time.perf_counter()
         score = proxy_score(candidate, train_images, proxy)
         proxy_s = time.perf_counter() - t0
+        train = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
+                              channel_scale=settings.channel_scale, train_size=settings.train_size,
+                              test_size=settings.test_size, device=settings.device, seed=candidate.seed)
         done = read_metrics(folder)
-        if done is None or done.get("candidate") != candidate.to_dict():
-            train = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
-                                  channel_scale=settings.channel_scale, train_size=settings.train_size,
-                                  test_size=settings.test_size, device=settings.device, seed=candidate.seed)
-            result = train_candidate(candidate, train_images, test_images, train, folder, resume=True,
+        if not _same_training(done, candidate, train):
+            # an interrupted training of this candidate resumes; one finished with other settings restarts
+            result = train_candidate(candidate, train_images, test_images, train, folder, resume=done is None,
                                      progress=progress, label=label)
             done = {"test_acc": result.test_acc, "train_time_s": result.train_time_s, "history": result.history}
         last = done["history"][-1] if done.get("history") else {}
@@ -265,7 +272,7 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
         "test_acc_max": float(np.max(accuracies)),
         "settings": asdict(settings), "proxy": asdict(proxy), "train_images": min(len(train_images), settings.train_size or len(train_images)),
         "test_images": min(len(test_images), settings.test_size or len(test_images)),
-        "wall_time_s": time.perf_counter() - began, "cores": available_cores(),
+        "wall_time_s": time.perf_counter() - began, "threads": torch.get_num_threads(),
     }
     write_json(out / "summary.json", summary)
     scatter_figure(table, summary).write_html(out / "scatter.html", include_plotlyjs=True, full_html=True)
