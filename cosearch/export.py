@@ -28,6 +28,7 @@ import yaml
 
 from cosearch.candidate import Candidate
 from cosearch.errors import CosearchError
+from cosearch.yamlfile import read_yaml
 
 FORMAT = "cosearch-genome/1"
 
@@ -72,12 +73,7 @@ def write_genome(document: Mapping[str, Any], path: str | Path) -> Path:
 def load_genome_document(path: str | Path) -> dict[str, Any]:
     """A genome file's content (YAML or JSON; JSON is YAML)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CosearchError(f"{path}: genome file not found") from None
-    except yaml.YAMLError as exc:
-        raise CosearchError(f"{path}: not valid YAML/JSON ({exc})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("candidate", data), dict):
         raise CosearchError(f"{path}: not a cosearch genome file (expected a mapping with a `candidate` key)")
     return data
