@@ -19,12 +19,7 @@ from cosearch.export import genome_document, read_genome, write_genome
 from cosearch.workload import canonical_genome
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():  # noqa: ANN202 - tiny tensors: one thread avoids OpenMP spin-waits on a busy machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_importing_cosearch_does_not_import_torch() -> None:

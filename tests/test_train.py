@@ -13,12 +13,7 @@ from cosearch.data import ImageSet
 from cosearch.train import TrainSettings, augment, make_model, read_metrics, train_candidate
 from cosearch.workload import canonical_genome
 
-@pytest.fixture(autouse=True)
-def _one_thread():  # noqa: ANN202 - tiny tensors: one thread avoids OpenMP spin-waits on a busy machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 PUBLISHED_CELL = "0303 0030 2002 0200"  # SNASNet's CIFAR-10 backward cell (edges 2->0 and 3->1 are backward)

@@ -15,12 +15,7 @@ from scipy import stats
 from cosearch.cli import main
 from cosearch.validate import bootstrap_ci, correlate, kendall_tau, rankdata, spearman_rho
 
-@pytest.fixture(autouse=True)
-def _one_thread():  # noqa: ANN202 - tiny tensors: one thread avoids OpenMP spin-waits on a busy machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FIXED = [
