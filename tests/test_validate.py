@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-import torch
 from scipy import stats
 
 from cosearch.cli import main
