@@ -94,3 +94,35 @@ def test_submit_runs_the_experiment_on_a_ray_head(ray_head, tmp_path):
     table = load_table(out)
     assert len(table) == 10 and (table["state"] == "COMPLETE").all()
     assert (out / "trials.parquet").is_file()
+
+
+def test_kill_9_of_a_ray_driver_then_resume_loses_nothing(write_experiment, tmp_path):
+    import signal
+    import time
+
+    evaluators = [{"type": "analytic_evaluator:AnalyticEvaluator", "options": {"sleep_s": 0.2}}]
+    path = write_experiment(trials=24, searcher="random", evaluators=evaluators,
+                            backend={"type": "ray", "workers": 2})
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    command = [sys.executable, "-m", "cosearch", "run", str(path), "--out", str(out), "--no-progress"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / "study.journal"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if journal.exists() and journal.read_text().count('"state":1,') >= 6:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = load_table(out)
+    completed = before[before["state"] == "COMPLETE"]
+    assert 6 <= len(completed) < 24
+
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = load_table(out)
+    done = after[after["state"] == "COMPLETE"]
+    assert len(done) == 24 and done["phase_trial"].is_unique
+    kept = after.set_index("phase_trial").loc[completed["phase_trial"]]
+    assert (kept["objective_hw_energy_pj"].to_numpy() == completed["objective_hw_energy_pj"].to_numpy()).all()
