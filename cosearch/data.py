@@ -89,20 +89,20 @@ def missing_data_message(searched: list[Path]) -> str:
 
 
 def resolve_cifar10(root: str | Path | None = None, download: bool = False) -> Path:
-    """The ``cifar-10-batches-py`` folder: from root, else $COSEARCH_DATA, else downloaded.
+    """The ``cifar-10-batches-py`` folder: from root, else $COSEARCH_DATA, else an earlier
+    download in ``~/.cache/cosearch``, else downloaded (when ``download`` is on).
 
     Raises:
         CosearchError: the data is nowhere and ``download`` is off, or the download failed.
     """
-    candidates = [Path(p).expanduser() for p in (root, os.environ.get(ENV_VAR)) if p]
-    for folder in candidates:
+    given = [Path(p).expanduser() for p in (root, os.environ.get(ENV_VAR)) if p]
+    for folder in [*given, DEFAULT_CACHE.expanduser()]:
         found = _batches_folder(folder)
         if found is not None:
             return found
     if not download:
-        raise CosearchError(missing_data_message(candidates))
-    target = candidates[0] if candidates else DEFAULT_CACHE.expanduser()
-    return download_cifar10(target)
+        raise CosearchError(missing_data_message(given))
+    return download_cifar10(given[0] if given else DEFAULT_CACHE.expanduser())
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:

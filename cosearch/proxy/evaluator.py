@@ -50,8 +50,8 @@ class ProxyEvaluator(Evaluator):
         data = dict(self.context.data)
         if data.get("root") is not None:
             data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
-        if not data.get("download"):
-            resolve_cifar10(data.get("root"))  # fail now, with the message saying what to set
+        # locate (or download) now: a missing dataset stops the run with what to set, before any trial
+        data["root"] = str(resolve_cifar10(data.get("root"), bool(data.get("download"))))
         self._data = data
         self._images: ImageSet | None = None
         self.hardware = None
