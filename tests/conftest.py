@@ -68,3 +68,25 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def cli_run_command(experiment: Path, out: Path) -> tuple[list[str], dict[str, str]]:
+    """``python -m cosearch run`` for a subprocess, with the analytic test evaluator importable."""
+    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return [sys.executable, "-m", "cosearch", "run", str(experiment), "--out", str(out), "--no-progress"], env
+
+
+def kill_9_after(command: list[str], env: dict[str, str], journal: Path, completed: int, timeout_s: float = 120) -> None:
+    """Start ``command``, wait until ``completed`` trials are COMPLETE in its journal, then SIGKILL it."""
+    import signal
+    import subprocess
+    import time
+
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if journal.exists() and journal.read_text().count('"state":1,') >= completed:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, TESTS, VGG16_CHANNELS, experiment_dict
+from conftest import REPO, VGG16_CHANNELS, cli_run_command, experiment_dict, kill_9_after
 from cosearch.cli import main
 from cosearch.config import load_experiment
 from cosearch.pareto import non_dominated
@@ -144,17 +140,8 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(write_experiment, tmp_p
                                             "hardware": {"adc_bits": 4}}}
     path = write_experiment(trials=30, searcher="random", evaluators=evaluators, enqueue=[baseline])
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    command = [sys.executable, "-m", "cosearch", "run", str(path), "--out", str(out), "--no-progress"]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    journal = out / "study.journal"
-    while time.time() < deadline:  # wait until several trials are on disk
-        if journal.exists() and journal.read_text().count('"state":1,') >= 8:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    command, env = cli_run_command(path, out)
+    kill_9_after(command, env, out / "study.journal", completed=8)
     before = load_table(out)
     completed = before[before["state"] == "COMPLETE"]
     assert 8 <= len(completed) < 30

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import VGG16_CHANNELS
+from conftest import VGG16_CHANNELS, cli_run_command, kill_9_after
 from cosearch.config import load_experiment
 from cosearch.results import load_table
 from cosearch.run_dir import RunDirectory
@@ -97,24 +97,12 @@ def test_submit_runs_the_experiment_on_a_ray_head(ray_head, tmp_path):
 
 
 def test_kill_9_of_a_ray_driver_then_resume_loses_nothing(write_experiment, tmp_path):
-    import signal
-    import time
-
     evaluators = [{"type": "analytic_evaluator:AnalyticEvaluator", "options": {"sleep_s": 0.2}}]
     path = write_experiment(trials=24, searcher="random", evaluators=evaluators,
                             backend={"type": "ray", "workers": 2})
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    command = [sys.executable, "-m", "cosearch", "run", str(path), "--out", str(out), "--no-progress"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal = out / "study.journal"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if journal.exists() and journal.read_text().count('"state":1,') >= 6:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    command, env = cli_run_command(path, out)
+    kill_9_after(command, env, out / "study.journal", completed=6)
     before = load_table(out)
     completed = before[before["state"] == "COMPLETE"]
     assert 6 <= len(completed) < 24
