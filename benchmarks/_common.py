@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
 from cosearch.workload import canonical_genome
 
 

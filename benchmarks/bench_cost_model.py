@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.evaluator import EvaluationContext
+from cosearch.evaluators.cost import CostEvaluator
 from cosearch.hw import load_hardware, map_candidates, price
-from cosearch.hw.evaluator import CostEvaluator
 from cosearch.hw.mapping import _cached_shapes
-from cosearch.search.evaluator import EvaluationContext
 from cosearch.workload import canonical_genome
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,9 +24,9 @@ sys.path.insert(0, str(REPO / "tests"))
 from conftest import experiment_dict  # noqa: E402  (tests/ is on the path above)
 
 from cosearch.config import load_experiment  # noqa: E402
+from cosearch.core.samplers import make_sampler  # noqa: E402
 from cosearch.run_dir import RunDirectory  # noqa: E402
 from cosearch.search.loop import run_experiment  # noqa: E402
-from cosearch.search.samplers import make_sampler  # noqa: E402
 from cosearch.space import parse_space  # noqa: E402
 
 

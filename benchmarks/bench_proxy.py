@@ -44,10 +44,10 @@ def child(channels: int, settings: dict, count: int, published: bool) -> dict:
     sys.path.insert(0, str(HERE))
     from _common import peak_rss_mb, random_backward_cells
 
-    from cosearch.candidate import Candidate
+    from cosearch.core.candidate import Candidate
     from cosearch.data import load_dataset
+    from cosearch.evaluators.proxy import available_cores
     from cosearch.proxy import ProxySettings, proxy_score
-    from cosearch.proxy.evaluator import available_cores
     from cosearch.workload import canonical_genome
 
     torch.set_num_threads(available_cores())

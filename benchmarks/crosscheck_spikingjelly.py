@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
 from cosearch.hw import load_hardware, map_candidates, price
 from cosearch.workload import VGG16_POOL_AFTER, canonical_genome
 
@@ -28,7 +28,10 @@ def spikingjelly_energy(channels: tuple[int, ...], timesteps: int) -> dict[str, 
     try:
         import torch
         from spikingjelly.activation_based import functional, neuron
-        from spikingjelly.activation_based.op_counter.spikesim import SpikeSimEnergyConfig, SpikeSimEnergyProfiler
+        from spikingjelly.activation_based.op_counter.spikesim import (
+            SpikeSimEnergyConfig,
+            SpikeSimEnergyProfiler,
+        )
     except ImportError:
         return None
     layers: list[torch.nn.Module] = []

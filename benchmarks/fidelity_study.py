@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import random_backward_cells  # noqa: E402
 
 from cosearch.data import load_dataset  # noqa: E402
+from cosearch.evaluators.proxy import available_cores  # noqa: E402
 from cosearch.proxy import ProxySettings, proxy_score  # noqa: E402
-from cosearch.proxy.evaluator import available_cores  # noqa: E402
 
 REFERENCE = ProxySettings(batch_size=256, repeats=2, channel_scale=0.5, dtype="float32")
 SCREENING = [

@@ -10,7 +10,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562 lazy attributes; importing cosearch stays torch-free
     if name == "build":
-        from cosearch.export import build
+        from cosearch.workflows.export import build
 
         return build
     raise AttributeError(f"module 'cosearch' has no attribute {name!r}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from cosearch import __version__
-from cosearch.errors import CosearchError
+from cosearch.core.errors import CosearchError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -111,7 +111,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    from cosearch.submit import submit_experiment, wait_for_job
+    from cosearch.workflows.submit import submit_experiment, wait_for_job
 
     job_id, run_dir, entrypoint = submit_experiment(
         args.experiment, args.address, out=args.out, trials=args.trials, workers=args.workers,
@@ -133,7 +133,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from cosearch.reproduce import report
+    from cosearch.studies.reproduce import report
 
     notes = Path(args.notes).read_text() if args.notes else ""
     text = report(Path(args.runs), notes)
@@ -149,7 +149,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from cosearch.export import export_trials
+    from cosearch.workflows.export import export_trials
 
     paths = export_trials(args.run_dir, trials=args.trial, pareto=args.pareto, output=args.output, fmt=args.format)
     for path in paths:
@@ -181,16 +181,16 @@ def _device_noise(run_config: dict | None, project_dir: Path | None):  # noqa: A
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from cosearch.core.errors import CosearchError
     from cosearch.data import load_dataset
-    from cosearch.errors import CosearchError
-    from cosearch.export import read_genome
-    from cosearch.train import TrainSettings, train_candidate
+    from cosearch.workflows.export import read_genome
+    from cosearch.workflows.train import TrainSettings, train_candidate
 
     source = Path(args.source)
     config = None
     if source.is_dir():
-        from cosearch.export import trial_document, candidate_from_document
         from cosearch.run_dir import RunDirectory
+        from cosearch.workflows.export import candidate_from_document, trial_document
 
         if args.trial is None:
             raise CosearchError(f"{source} is a run directory: say which trial to train with --trial N")
@@ -222,7 +222,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from cosearch.validate import ValidateSettings, run_validation
+    from cosearch.workflows.validate import ValidateSettings, run_validation
 
     settings = ValidateSettings(sample=args.sample, epochs=args.epochs, channel_scale=args.channel_scale,
                                 train_size=args.train_size or None, test_size=args.test_size, batch_size=args.batch_size,
@@ -242,7 +242,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _set_threads(threads: int | None) -> None:
     import torch
 
-    from cosearch.proxy.evaluator import available_cores
+    from cosearch.evaluators.proxy import available_cores
 
     torch.set_num_threads(threads or available_cores())
 

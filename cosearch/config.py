@@ -37,12 +37,19 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from cosearch.errors import ConfigError
-from cosearch.search.samplers import SAMPLERS, sampler_option_names
+from cosearch.core.errors import ConfigError
+from cosearch.core.files import read_yaml
+from cosearch.core.samplers import SAMPLERS, sampler_option_names
 from cosearch.space import SearchSpace, load_space, parse_space, with_fixed
-from cosearch.yamlfile import read_yaml
 
 Direction = Literal["minimize", "maximize"]
 

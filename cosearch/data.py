@@ -9,7 +9,7 @@ Where the data comes from, in order:
    (https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz, MD5 checked) is fetched and
    unpacked into that root (or ``~/.cache/cosearch`` when neither is set).
 
-Otherwise :class:`~cosearch.errors.CosearchError` says which of these to set. Files are read
+Otherwise :class:`~cosearch.core.errors.CosearchError` says which of these to set. Files are read
 with ``pickle`` (``encoding="latin1"``) and kept as uint8; :meth:`ImageSet.batch` returns a
 seeded, normalised float32 batch. Torch-free (numpy only).
 """
@@ -29,7 +29,7 @@ from typing import Mapping
 
 import numpy as np
 
-from cosearch.errors import CosearchError
+from cosearch.core.errors import CosearchError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"

@@ -24,7 +24,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from cosearch.pareto import HypervolumeTracker, non_dominated, to_minimization
+from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimization
 from cosearch.run_dir import RunDirectory
 
 INTERRUPTED_KEY = "interrupted_trials"  # study user attr: numbers of trials a stopped process left

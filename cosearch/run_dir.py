@@ -27,7 +27,7 @@ import yaml
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-from cosearch.errors import CosearchError
+from cosearch.core.errors import CosearchError
 
 _PACKAGES = ("cosearch", "optuna", "numpy", "pandas", "torch", "ray", "plotly", "pydantic", "pyarrow")
 

@@ -1,14 +1,14 @@
 """Search-space DSL: declarative YAML -> parameters sampled through an Optuna trial -> Candidate.
 
 A space file has three sections that become the three parts of a
-:class:`~cosearch.candidate.Candidate`, plus a name::
+:class:`~cosearch.core.candidate.Candidate`, plus a name::
 
     name: xpert_vgg16
     network:                      # -> cosearch.workload.canonical_genome(values)
       arch: vgg16                 # a plain value is fixed
       channels: {choices: [64, 128, 256, 512], count: 13}
     timesteps: {choices: [2, 3, 4, 5]}
-    hardware:                     # per-layer mapping (keys: cosearch.candidate.HARDWARE_KEYS)
+    hardware:                     # per-layer mapping (keys: cosearch.core.candidate.HARDWARE_KEYS)
       adc_type: {choices: [sar, flash], count: 14}
       adc_bits:
         count: 14
@@ -54,10 +54,10 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from cosearch.candidate import HARDWARE_KEYS, Candidate
-from cosearch.errors import ConfigError, InvalidCandidate
+from cosearch.core.candidate import HARDWARE_KEYS, Candidate
+from cosearch.core.errors import ConfigError, InvalidCandidate
+from cosearch.core.files import read_yaml
 from cosearch.workload import canonical_genome, network_slots
-from cosearch.yamlfile import read_yaml
 
 SECTIONS = ("network", "timesteps", "hardware")
 _SPEC_KEYS = {"choices", "low", "high", "step", "log", "type", "value"}

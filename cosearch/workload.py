@@ -26,7 +26,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from cosearch.errors import InvalidCandidate
+from cosearch.core.errors import InvalidCandidate
 
 #: SNASNet edge operations (anchors.md section 1).
 SNASNET_OPS: dict[int, str] = {

@@ -17,8 +17,8 @@ import os
 import time
 from typing import Any, Mapping
 
-from cosearch.candidate import Candidate
-from cosearch.search.evaluator import Evaluator
+from cosearch.core.candidate import Candidate
+from cosearch.core.evaluator import Evaluator
 
 
 class AnalyticEvaluator(Evaluator):

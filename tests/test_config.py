@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import TINY_SPACE, experiment_dict
+
 from cosearch.cli import main
 from cosearch.config import load_experiment
 

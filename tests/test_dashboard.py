@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, experiment_dict
+
 from cosearch.cli import main
 from cosearch.config import load_experiment
-from cosearch.dashboard.data import _dimension
+from cosearch.core.pareto import hypervolume, to_minimization
 from cosearch.dashboard import (
     best_so_far,
     breakdown_info,
@@ -30,7 +30,7 @@ from cosearch.dashboard import (
     pareto_front_info,
     write_dashboard,
 )
-from cosearch.pareto import hypervolume, to_minimization
+from cosearch.dashboard.data import _dimension
 from cosearch.run_dir import RunDirectory
 from cosearch.search.loop import run_experiment
 from cosearch.workload import canonical_genome, network_layers

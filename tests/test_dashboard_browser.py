@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_dashboard import make_run, make_snasnet_run, make_two_phase_run
 
 from cosearch.dashboard import write_dashboard
-from test_dashboard import make_run, make_snasnet_run, make_two_phase_run
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from cosearch import data
-from cosearch.errors import CosearchError
-
+from cosearch.core.errors import CosearchError
 
 
 @pytest.fixture(scope="module")

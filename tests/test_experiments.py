@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO
+
 from cosearch.cli import main
 from cosearch.config import load_experiment
-from cosearch.reproduce import report
+from cosearch.studies.reproduce import report
 
 EXPERIMENTS = sorted(p.stem for p in (REPO / "experiments").glob("cifar10_*.yaml"))
 

@@ -9,15 +9,14 @@ import sys
 import pytest
 import torch
 import yaml
+from conftest import experiment_dict
 
 import cosearch
-from conftest import experiment_dict
-from cosearch.candidate import Candidate
 from cosearch.cli import main
-from cosearch.errors import CosearchError
-from cosearch.export import genome_document, read_genome, write_genome
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import CosearchError
+from cosearch.workflows.export import genome_document, read_genome, write_genome
 from cosearch.workload import canonical_genome
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cosearch.candidate import Candidate
-from cosearch.errors import ConfigError
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
 from cosearch.hw import load_hardware, map_candidates, price
 from cosearch.hw.cards import DEFAULT_CARDS, load_cards, resolve_card_paths
 from cosearch.workload import canonical_genome

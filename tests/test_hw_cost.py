@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cosearch.candidate import Candidate
-from cosearch.errors import ConfigError
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
+from cosearch.core.evaluator import EvaluationContext
+from cosearch.evaluators.cost import CostEvaluator
 from cosearch.hw import load_hardware, map_candidates, price
-from cosearch.hw.evaluator import CostEvaluator
-from cosearch.search.evaluator import EvaluationContext
 from cosearch.workload import canonical_genome
 
 REPO = Path(__file__).resolve().parents[1]

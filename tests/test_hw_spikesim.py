@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
 from cosearch.hw import load_hardware, map_candidates, price
 from cosearch.workload import canonical_genome
 

@@ -8,11 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import (
+    REPO,
+    VGG16_CHANNELS,
+    cli_run_command,
+    experiment_dict,
+    kill_9_after,
+)
 
-from conftest import REPO, VGG16_CHANNELS, cli_run_command, experiment_dict, kill_9_after
 from cosearch.cli import main
 from cosearch.config import load_experiment
-from cosearch.pareto import non_dominated
+from cosearch.core.pareto import non_dominated
 from cosearch.results import load_table
 from cosearch.run_dir import RunDirectory
 from cosearch.search.loop import run_experiment

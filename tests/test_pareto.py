@@ -7,7 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from cosearch.pareto import HypervolumeTracker, hypervolume, non_dominated, to_minimization
+from cosearch.core.pareto import (
+    HypervolumeTracker,
+    hypervolume,
+    non_dominated,
+    to_minimization,
+)
 
 
 def _brute_force_front(points):

@@ -11,17 +11,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
+from cosearch.core.evaluator import EvaluationContext
 from cosearch.data import load_dataset
-from cosearch.errors import ConfigError
+from cosearch.evaluators.proxy import ProxyEvaluator
 from cosearch.hw import load_hardware
 from cosearch.proxy import ProxySettings, proxy_score
-from cosearch.proxy.evaluator import ProxyEvaluator
 from cosearch.proxy.noise import (
-    code_tables, conv_groups, grouped_conv2d, grouped_linear, layer_mappings, pcm_drift_nu, pcm_prog_sigma_us,
-    program_weights, quantise_psum_,
+    code_tables,
+    conv_groups,
+    grouped_conv2d,
+    grouped_linear,
+    layer_mappings,
+    pcm_drift_nu,
+    pcm_prog_sigma_us,
+    program_weights,
+    quantise_psum_,
 )
-from cosearch.search.evaluator import EvaluationContext
 from cosearch.workload import canonical_genome, network_layers
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import VGG16_CHANNELS, cli_run_command, kill_9_after
+
 from cosearch.config import load_experiment
 from cosearch.results import load_table
 from cosearch.run_dir import RunDirectory
@@ -81,8 +81,8 @@ def test_submit_runs_the_experiment_on_a_ray_head(ray_head, tmp_path):
     (project / "experiments").mkdir(parents=True)
     (project / "search_spaces").mkdir()
     shutil.copytree(Path(__file__).parent, project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    from conftest import experiment_dict
     import yaml
+    from conftest import experiment_dict
 
     (project / "experiments" / "tiny.yaml").write_text(yaml.safe_dump(experiment_dict(trials=10, searcher="random")))
     out = tmp_path / "cluster_run"

@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
-from cosearch.candidate import Candidate
-from cosearch.errors import InvalidCandidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import InvalidCandidate
 from cosearch.snn import Cell, build
 from cosearch.workload import canonical_genome, cell_from_edges, prune_cell
 

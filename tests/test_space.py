@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from cosearch.config import SAMPLERS
-from cosearch.errors import ConfigError, InvalidCandidate
-from cosearch.search.samplers import make_sampler
+from cosearch.core.errors import ConfigError, InvalidCandidate
+from cosearch.core.samplers import make_sampler
 from cosearch.space import parse_space, with_fixed
 
 ALL_KINDS = {

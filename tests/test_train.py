@@ -7,10 +7,16 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-import cosearch.train as train_module
-from cosearch.candidate import Candidate
+import cosearch.workflows.train as train_module
+from cosearch.core.candidate import Candidate
 from cosearch.data import ImageSet
-from cosearch.train import TrainSettings, augment, make_model, read_metrics, train_candidate
+from cosearch.workflows.train import (
+    TrainSettings,
+    augment,
+    make_model,
+    read_metrics,
+    train_candidate,
+)
 from cosearch.workload import canonical_genome
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -110,7 +116,7 @@ def test_resume_continues_from_the_checkpoint_epoch(tmp_path, monkeypatch) -> No
 
 
 def test_resume_refuses_another_candidates_checkpoint(tmp_path) -> None:
-    from cosearch.errors import CosearchError
+    from cosearch.core.errors import CosearchError
 
     images = tiny_images(16)
     settings = TrainSettings(epochs=1, batch_size=16, seed=0)

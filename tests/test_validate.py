@@ -12,7 +12,13 @@ import yaml
 from scipy import stats
 
 from cosearch.cli import main
-from cosearch.validate import bootstrap_ci, correlate, kendall_tau, rankdata, spearman_rho
+from cosearch.workflows.validate import (
+    bootstrap_ci,
+    correlate,
+    kendall_tau,
+    rankdata,
+    spearman_rho,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -74,9 +80,9 @@ def test_validate_end_to_end_writes_its_outputs(tmp_path) -> None:
 
 
 def test_finished_trainings_are_reused_only_with_the_same_settings() -> None:
-    from cosearch.candidate import Candidate
-    from cosearch.train import TrainSettings
-    from cosearch.validate import _same_training
+    from cosearch.core.candidate import Candidate
+    from cosearch.workflows.train import TrainSettings
+    from cosearch.workflows.validate import _same_training
 
     candidate = Candidate(network={"arch": "vgg16"}, timesteps=2, seed=3)
     train = TrainSettings(epochs=2, train_size=64, seed=3)

@@ -15,7 +15,12 @@ from cosearch.dashboard.data import (
     pareto_designs,
     pareto_front_info,
 )
-from cosearch.dashboard.design import breakdown_info, cell_graph, design_summary, layer_map
+from cosearch.dashboard.design import (
+    breakdown_info,
+    cell_graph,
+    design_summary,
+    layer_map,
+)
 from cosearch.dashboard.page import dashboard_figures, render_page, write_dashboard
 
 __all__ = [

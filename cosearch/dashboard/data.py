@@ -15,8 +15,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from cosearch.core.pareto import (
+    HypervolumeTracker,
+    hypervolume,
+    non_dominated,
+    to_minimization,
+)
 from cosearch.dashboard.design import design_summary
-from cosearch.pareto import HypervolumeTracker, hypervolume, non_dominated, to_minimization
 from cosearch.results import RunSpec, load_records, load_table, reference_point
 from cosearch.run_dir import RunDirectory
 

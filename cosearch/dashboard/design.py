@@ -12,10 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from cosearch.errors import InvalidCandidate
+from cosearch.core.errors import InvalidCandidate
 from cosearch.workload import SNASNET_OPS, network_layers, parse_cell
 
-#: Hardware-map columns, in display order (keys of :data:`cosearch.candidate.HARDWARE_KEYS`).
+#: Hardware-map columns, in display order (keys of :data:`cosearch.core.candidate.HARDWARE_KEYS`).
 MAP_KEYS: tuple[str, ...] = ("device", "adc_type", "adc_bits", "column_sharing", "input_bits", "weight_bits", "xbar_size")
 CARD_DEFAULT = "card default"
 

@@ -13,7 +13,13 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from cosearch.dashboard.data import STATUSES, CompareSeries, Dimension, FrontInfo, HypervolumeInfo
+from cosearch.dashboard.data import (
+    STATUSES,
+    CompareSeries,
+    Dimension,
+    FrontInfo,
+    HypervolumeInfo,
+)
 from cosearch.dashboard.design import CARD_DEFAULT, MAP_KEYS, Breakdown, CellGraph
 
 FRONT_COLOR = "#1f5fa8"

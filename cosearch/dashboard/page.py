@@ -33,7 +33,12 @@ from cosearch.dashboard.data import (
     pareto_front_info,
     phase_starts,
 )
-from cosearch.dashboard.design import breakdown_info, cell_graph, design_summary, layer_map
+from cosearch.dashboard.design import (
+    breakdown_info,
+    cell_graph,
+    design_summary,
+    layer_map,
+)
 
 MAX_DESIGNS = 60  # Pareto designs offered in the design selector (best first on the first objective)
 TEMPLATE = "plotly_white"

@@ -18,7 +18,7 @@ kind                      top-level sections it may hold
 Cards are deep-merged in the order given, so a preset listed last overrides the base cards.
 Every value is checked here for shape (a ``{value, source}`` leaf with a non-empty source);
 the meaning of each key is checked by :mod:`cosearch.hw.model`. Errors are
-:class:`~cosearch.errors.ConfigError` naming the card file and the key path.
+:class:`~cosearch.core.errors.ConfigError` naming the card file and the key path.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from cosearch.errors import ConfigError
+from cosearch.core.errors import ConfigError
 
 #: Card kind -> top-level sections it may define.
 KIND_SECTIONS: dict[str, frozenset[str]] = {

@@ -25,8 +25,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from cosearch.candidate import Candidate
-from cosearch.errors import ConfigError
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
 from cosearch.hw.model import ADC_TYPES, MAX_ADC_BITS, HardwareModel
 from cosearch.workload import LayerShape, network_layers
 

@@ -28,12 +28,18 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from cosearch.errors import ConfigError
-from cosearch.hw.cards import DEFAULT_CARDS, CardTree, apply_overrides, load_cards, resolve_card_paths
+from cosearch.core.errors import ConfigError
+from cosearch.hw.cards import (
+    DEFAULT_CARDS,
+    CardTree,
+    apply_overrides,
+    load_cards,
+    resolve_card_paths,
+)
 
 ADC_TYPES: tuple[str, ...] = ("sar", "flash")
 MAX_ADC_BITS = 16
-#: Per-layer mapping keys (as :data:`cosearch.candidate.HARDWARE_KEYS`) and their value kinds.
+#: Per-layer mapping keys (as :data:`cosearch.core.candidate.HARDWARE_KEYS`) and their value kinds.
 MAPPING_KEYS: dict[str, str] = {
     "device": "str",
     "adc_type": "str",

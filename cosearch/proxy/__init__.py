@@ -3,7 +3,7 @@ log-determinant at initialisation, plus firing rates, SynOps and per-layer input
 
 Public surface: :func:`proxy_score`, :class:`ProxySettings`, :class:`ProxyResult`,
 :func:`scale_channels`, :func:`kernel_matrix`, :func:`logdet`; the search evaluator is
-:class:`cosearch.proxy.evaluator.ProxyEvaluator` (imported lazily by the evaluator registry).
+:class:`cosearch.evaluators.proxy.ProxyEvaluator` (imported lazily by the evaluator registry).
 """
 
 from cosearch.proxy.kernel import KERNELS, KernelAccumulator, kernel_matrix, logdet

@@ -64,8 +64,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cosearch.candidate import Candidate
-from cosearch.errors import ConfigError
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
 from cosearch.proxy.kernel import KernelAccumulator, logdet, rows
 from cosearch.snn.neuron import LIF
 from cosearch.workload import LayerShape

@@ -17,9 +17,9 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
 from cosearch.data import ImageSet
-from cosearch.errors import ConfigError
 from cosearch.proxy.kernel import KERNELS, logdet
 from cosearch.proxy.noise import NoiseResult, SpikeStore, default_hardware, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
@@ -66,7 +66,7 @@ class ProxySettings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> "ProxySettings":
-        """Validated settings; :class:`~cosearch.errors.ConfigError` names the bad key."""
+        """Validated settings; :class:`~cosearch.core.errors.ConfigError` names the bad key."""
         known = set(cls.__dataclass_fields__)
         for key in values:
             if key not in known:

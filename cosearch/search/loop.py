@@ -21,16 +21,24 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from cosearch.candidate import Candidate
 from cosearch.config import Experiment, Phase
-from cosearch.errors import ConfigError, CosearchError, InvalidCandidate
-from cosearch.pareto import HypervolumeTracker, non_dominated, to_minimization
-from cosearch.progress import SearchProgress
-from cosearch.results import INTERRUPTED_KEY, RunSpec, is_scalar_metric, reference_point, study_name, write_results
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError, CosearchError, InvalidCandidate
+from cosearch.core.evaluator import EvaluationContext, Outcome
+from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimization
+from cosearch.core.samplers import make_sampler
+from cosearch.results import (
+    INTERRUPTED_KEY,
+    RunSpec,
+    is_scalar_metric,
+    reference_point,
+    study_name,
+    write_results,
+)
 from cosearch.run_dir import RunDirectory
-from cosearch.search.backends import Backend, make_backend
-from cosearch.search.evaluator import EvaluationContext, Outcome, PipelineSpec, bad_value_reason
-from cosearch.search.samplers import make_sampler
+from cosearch.search.backend import Backend, LocalBackend
+from cosearch.search.pipeline import Pipeline, PipelineSpec, bad_value_reason
+from cosearch.search.progress import SearchProgress
 from cosearch.space import SearchSpace, with_fixed
 
 
@@ -327,6 +335,16 @@ def check_same_experiment(run_dir: RunDirectory, resolved: Mapping[str, Any]) ->
         raise CosearchError(f"{run_dir.path}: this run directory holds a different phase plan; choose another --out.")
 
 
+def make_backend(experiment: Experiment, pipeline: Pipeline, spec: PipelineSpec, run_dir: RunDirectory) -> Backend:
+    """The backend of the experiment's ``backend`` section (``pipeline`` serves the local one)."""
+    config = experiment.config.backend
+    if config.type == "ray":
+        from cosearch.search.ray_backend import RayBackend
+
+        return RayBackend(spec, config, run_dir.path)
+    return LocalBackend(pipeline)
+
+
 def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: bool = True,
                    argv: list[str] | None = None) -> RunResult:
     """Run (or continue) an experiment in ``run_dir``; results are written even when interrupted."""
@@ -341,7 +359,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
         if stale_lock.exists():  # left by a killed writer; we hold the run lock, so nobody else writes
             stale_lock.unlink()
         run_dir.start_session(experiment.config.seed, experiment.project_dir, argv or sys.argv)
-        backend = make_backend(experiment.config.backend, pipeline, spec, run_dir.path)
+        backend = make_backend(experiment, pipeline, spec, run_dir)
         loop = SearchLoop(experiment, run_dir, backend, progress)
         status = "interrupted"
         try:

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cosearch.candidate import Candidate
-from cosearch.errors import CosearchError
-from cosearch.search.backends import Backend
-from cosearch.search.evaluator import Outcome, PipelineSpec
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import CosearchError
+from cosearch.core.evaluator import Outcome
+from cosearch.search.backend import Backend
+from cosearch.search.pipeline import PipelineSpec
 
 if TYPE_CHECKING:
     from cosearch.config import BackendConfig

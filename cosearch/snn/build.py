@@ -7,8 +7,8 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from cosearch.candidate import Candidate
-from cosearch.errors import InvalidCandidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import InvalidCandidate
 from cosearch.snn.layers import snasnet_init
 from cosearch.snn.snasnet import SNASNet
 from cosearch.snn.vgg import VGG16SNN
@@ -33,7 +33,7 @@ def build(
     """A freshly initialised SNN for a candidate or a genome.
 
     Args:
-        candidate_or_genome: a :class:`~cosearch.candidate.Candidate` or genome values
+        candidate_or_genome: a :class:`~cosearch.core.candidate.Candidate` or genome values
             (canonicalised with :func:`cosearch.workload.canonical_genome`).
         timesteps: T; defaults to the candidate's, or :data:`DEFAULT_TIMESTEPS` for a genome.
         neuron: :class:`~cosearch.snn.neuron.LIF` keyword arguments (tau/beta, threshold,

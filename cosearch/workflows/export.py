@@ -4,7 +4,7 @@ A genome file is plain data, readable without cosearch::
 
     format: cosearch-genome/1
     source: {run_dir: runs/x, trial: 12, experiment: x}
-    candidate:                 # cosearch.candidate.Candidate.to_dict()
+    candidate:                 # cosearch.core.candidate.Candidate.to_dict()
       network: {arch: snasnet, cell: [[0, 3, 0, 3], ...], channels: 128, ...}
       timesteps: 5
       hardware: {adc_bits: [...], ...}
@@ -26,9 +26,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from cosearch.candidate import Candidate
-from cosearch.errors import CosearchError
-from cosearch.yamlfile import read_yaml
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import CosearchError
+from cosearch.core.files import read_yaml
 
 FORMAT = "cosearch-genome/1"
 

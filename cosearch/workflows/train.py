@@ -33,9 +33,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import CosearchError
 from cosearch.data import ImageSet
-from cosearch.errors import CosearchError
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"

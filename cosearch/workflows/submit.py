@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from cosearch.config import load_experiment
-from cosearch.errors import CosearchError
+from cosearch.core.errors import CosearchError
 
 #: Never uploaded with the working directory.
 EXCLUDES = [".venv", ".git", "runs", "**/__pycache__", "*.egg-info", ".pytest_cache", "data"]

@@ -7,11 +7,11 @@ from typing import Any, Mapping
 
 import torch
 
-from cosearch.candidate import Candidate
+from cosearch.core.candidate import Candidate
+from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import ImageSet, load_dataset, resolve_cifar10
 from cosearch.proxy.noise import default_hardware
 from cosearch.proxy.score import ProxySettings, proxy_score
-from cosearch.search.evaluator import EvaluationContext, Evaluator, Metrics
 
 
 def available_cores() -> int:

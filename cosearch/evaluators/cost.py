@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from cosearch.candidate import Candidate
-from cosearch.errors import ConfigError
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
+from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.hw.cost import breakdowns, price
 from cosearch.hw.mapping import map_candidates
 from cosearch.hw.model import load_hardware
-from cosearch.search.evaluator import EvaluationContext, Evaluator, Metrics
 
 HARDWARE_SECTION_KEYS = ("cards", "node_nm", "defaults", "overrides")
 OPTION_KEYS = ("use_activity",)

@@ -2,7 +2,7 @@
 
 ``run_validation`` draws K candidates from an experiment's space (Optuna random sampler seeded
 by the experiment seed), scores each with the proxy at the experiment's proxy settings, trains
-each for E epochs at a reduced channel scale (:mod:`cosearch.train`) and reports Kendall's tau-b
+each for E epochs at a reduced channel scale (:mod:`cosearch.workflows.train`) and reports Kendall's tau-b
 and Spearman's rho between score and test accuracy, each with a percentile bootstrap interval.
 
 Statistics are numpy-only (scipy is a test dependency): :func:`rankdata` (average ranks for
@@ -158,7 +158,7 @@ def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000) 
     """``count`` distinct candidates from ``space`` (Optuna RandomSampler seeded by ``seed``)."""
     import optuna
 
-    from cosearch.errors import InvalidCandidate
+    from cosearch.core.errors import InvalidCandidate
     from cosearch.search.loop import derive_seed
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -179,7 +179,7 @@ def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000) 
         found.append(candidate)
         if len(found) == count:
             return found
-    from cosearch.errors import CosearchError
+    from cosearch.core.errors import CosearchError
 
     raise CosearchError(f"could draw only {len(found)} distinct valid candidates of {count} in {max_tries} tries")
 
@@ -221,7 +221,12 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     from cosearch.config import load_experiment
     from cosearch.data import load_dataset
     from cosearch.proxy import proxy_score
-    from cosearch.train import TrainSettings, read_metrics, train_candidate, write_json
+    from cosearch.workflows.train import (
+        TrainSettings,
+        read_metrics,
+        train_candidate,
+        write_json,
+    )
 
     began = time.perf_counter()
     experiment = load_experiment(experiment_path, data={"root": str(Path(data_root).resolve())} if data_root else None)

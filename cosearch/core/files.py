@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from cosearch.errors import ConfigError
+from cosearch.core.errors import ConfigError
 
 
 def read_yaml(path: str | Path) -> Any:

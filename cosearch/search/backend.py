@@ -9,14 +9,10 @@ several evaluations in flight on workers and returns them as they finish.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from cosearch.candidate import Candidate
-from cosearch.search.evaluator import Outcome, Pipeline, PipelineSpec
-
-if TYPE_CHECKING:
-    from cosearch.config import BackendConfig
+from cosearch.core.candidate import Candidate
+from cosearch.core.evaluator import Outcome
+from cosearch.search.pipeline import Pipeline
 
 
 class Backend(ABC):
@@ -52,11 +48,3 @@ class LocalBackend(Backend):
         key, candidate = self.pending.pop(0)
         return [(key, self.pipeline.run(candidate))]
 
-
-def make_backend(config: "BackendConfig", pipeline: Pipeline, spec: PipelineSpec, run_dir: Path) -> Backend:
-    """The backend of the experiment's ``backend`` section (``pipeline`` serves the local one)."""
-    if config.type == "ray":
-        from cosearch.search.ray_backend import RayBackend
-
-        return RayBackend(spec, config, run_dir)
-    return LocalBackend(pipeline)

@@ -1,18 +1,7 @@
-"""Evaluator interface: Candidate -> metrics dict, and the registry that builds them from config.
+"""The evaluation pipeline: an experiment's evaluators built from config and run in order.
 
-An evaluator sees only a :class:`~cosearch.candidate.Candidate` (never a trial or sampler) and
-returns named metrics. Scalar metrics become columns of the results table under their own
-names; by convention the proxy's start with ``proxy_`` and the cost model's with ``hw_``.
-Non-scalar values (per-layer lists, breakdown dicts) are kept in the trial's records (JSON)
-for dashboards and exports, not in the table.
-
-Evaluators run in the order the experiment lists them; each receives the metrics of the ones
-before it (``upstream``), so the cost model can use the firing rates the proxy measured.
-
-Built-in evaluators are referred to by name (:data:`BUILTIN`); any other class can be named
-as ``"package.module:ClassName"``. An evaluator class is built as ``cls(options, context)``
-where ``options`` is its mapping from the experiment YAML and ``context`` an
-:class:`EvaluationContext`.
+Built-in evaluators are referred to by name (:data:`cosearch.evaluators.BUILTIN`); any other
+:class:`~cosearch.core.evaluator.Evaluator` subclass can be named as ``"package.module:ClassName"``.
 """
 
 from __future__ import annotations
@@ -21,66 +10,14 @@ import importlib
 import math
 import time
 import traceback
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from cosearch.candidate import Candidate
-from cosearch.errors import ConfigError
-
-Metrics = dict[str, Any]
-
-#: Built-in evaluator names -> "module:Class" (imported lazily so torch loads only when needed).
-BUILTIN: dict[str, str] = {
-    "proxy": "cosearch.proxy.evaluator:ProxyEvaluator",
-    "cost": "cosearch.hw.evaluator:CostEvaluator",
-}
-
-
-@dataclass(frozen=True)
-class EvaluationContext:
-    """What an experiment tells its evaluators besides their own options.
-
-    Attributes:
-        experiment_dir: folder of the experiment YAML (relative paths resolve against it).
-        project_dir: folder holding ``hw_models/`` and ``search_spaces/`` (the package's repo root
-            or the current directory).
-        data: the experiment's ``data`` section (dataset, root, batch_size ...).
-        hardware: the experiment's ``hardware`` section (cards to load, overrides ...).
-        proxy: the experiment's ``proxy`` section (batch size, repeats, fidelity ...).
-    """
-
-    experiment_dir: Path = Path(".")
-    project_dir: Path = Path(".")
-    data: Mapping[str, Any] = field(default_factory=dict)
-    hardware: Mapping[str, Any] = field(default_factory=dict)
-    proxy: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Evaluator(ABC):
-    """Scores candidates. Subclasses implement :meth:`evaluate`; batching is optional."""
-
-    def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
-        self.options = dict(options or {})
-        self.context = context or EvaluationContext()
-
-    @abstractmethod
-    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
-        """Metrics of one candidate; ``upstream`` holds metrics of evaluators listed before."""
-
-    def evaluate_batch(self, candidates: Sequence[Candidate], upstream: Sequence[Mapping[str, Any]]) -> list[Metrics]:
-        """Metrics of several candidates; override where one vectorised call is faster."""
-        return [self.evaluate(c, u) for c, u in zip(candidates, upstream)]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Result of evaluating one candidate: metrics, or the reason it failed."""
-
-    metrics: Metrics | None
-    error: str | None
-    duration_s: float
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
+from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics, Outcome
+from cosearch.evaluators import BUILTIN
 
 
 class Pipeline:
@@ -98,7 +35,7 @@ class Pipeline:
     def run(self, candidate: Candidate) -> Outcome:
         """Evaluate, turning an exception into a failed Outcome.
 
-        A :class:`~cosearch.errors.ConfigError` is the user's to fix (a device no card defines,
+        A :class:`~cosearch.core.errors.ConfigError` is the user's to fix (a device no card defines,
         a setting out of range) and would fail every trial alike, so it propagates and stops the
         run with its message; so do KeyboardInterrupt and SystemExit.
         """

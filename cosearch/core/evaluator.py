@@ -1,0 +1,70 @@
+"""The evaluator contract: Candidate -> metrics dict.
+
+An evaluator sees only a :class:`~cosearch.core.candidate.Candidate` (never a trial or sampler)
+and returns named metrics. Scalar metrics become columns of the results table under their own
+names; by convention the proxy's start with ``proxy_`` and the cost model's with ``hw_``.
+Non-scalar values (per-layer lists, breakdown dicts) are kept in the trial's records (JSON)
+for dashboards and exports, not in the table.
+
+Evaluators run in the order the experiment lists them; each receives the metrics of the ones
+before it (``upstream``), so the cost model can use the firing rates the proxy measured.
+An evaluator class is built as ``cls(options, context)`` where ``options`` is its mapping from
+the experiment YAML and ``context`` an :class:`EvaluationContext`. The built-in evaluators live
+in :mod:`cosearch.evaluators`; the loop composes them (:mod:`cosearch.search.pipeline`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from cosearch.core.candidate import Candidate
+
+Metrics = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EvaluationContext:
+    """What an experiment tells its evaluators besides their own options.
+
+    Attributes:
+        experiment_dir: folder of the experiment YAML (relative paths resolve against it).
+        project_dir: folder holding ``hw_models/`` and ``search_spaces/`` (the package's repo root
+            or the current directory).
+        data: the experiment's ``data`` section (dataset, root, batch_size ...).
+        hardware: the experiment's ``hardware`` section (cards to load, overrides ...).
+        proxy: the experiment's ``proxy`` section (batch size, repeats, fidelity ...).
+    """
+
+    experiment_dir: Path = Path(".")
+    project_dir: Path = Path(".")
+    data: Mapping[str, Any] = field(default_factory=dict)
+    hardware: Mapping[str, Any] = field(default_factory=dict)
+    proxy: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Evaluator(ABC):
+    """Scores candidates. Subclasses implement :meth:`evaluate`; batching is optional."""
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
+        self.options = dict(options or {})
+        self.context = context or EvaluationContext()
+
+    @abstractmethod
+    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
+        """Metrics of one candidate; ``upstream`` holds metrics of evaluators listed before."""
+
+    def evaluate_batch(self, candidates: Sequence[Candidate], upstream: Sequence[Mapping[str, Any]]) -> list[Metrics]:
+        """Metrics of several candidates; override where one vectorised call is faster."""
+        return [self.evaluate(c, u) for c, u in zip(candidates, upstream)]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of evaluating one candidate: metrics, or the reason it failed."""
+
+    metrics: Metrics | None
+    error: str | None
+    duration_s: float
