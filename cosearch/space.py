@@ -8,7 +8,7 @@ A space file has three sections that become the three parts of a
       arch: vgg16                 # a plain value is fixed
       channels: {choices: [64, 128, 256, 512], count: 13}
     timesteps: {choices: [2, 3, 4, 5]}
-    hardware:                     # per-layer mapping (keys: cosearch.core.candidate.HARDWARE_KEYS)
+    hardware:                     # per-layer mapping (keys: cosearch.core.candidate.MAPPING_KEYS)
       adc_type: {choices: [sar, flash], count: 14}
       adc_bits:
         count: 14
@@ -54,7 +54,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from cosearch.core.candidate import HARDWARE_KEYS, Candidate
+from cosearch.core.candidate import MAPPING_KEYS, Candidate
 from cosearch.core.errors import ConfigError, InvalidCandidate
 from cosearch.core.files import read_yaml
 from cosearch.workload import canonical_genome, network_slots
@@ -289,8 +289,8 @@ class _Parser:
         if not isinstance(hardware, Mapping):
             raise self.fail(prefix + "hardware", "must be a mapping of per-layer hardware keys")
         for key in hardware:
-            if key not in HARDWARE_KEYS:
-                raise self.fail(f"{prefix}hardware.{key}", f"unknown hardware key; allowed: {', '.join(HARDWARE_KEYS)}")
+            if key not in MAPPING_KEYS:
+                raise self.fail(f"{prefix}hardware.{key}", f"unknown hardware key; allowed: {', '.join(MAPPING_KEYS)}")
         params: list[Param] = []
         for key, spec in network.items():
             params.append(self.param("network", key, spec, prefix, network))

@@ -7,7 +7,7 @@ that a trial's architecture can be stored, exported and rebuilt.
 Hardware mapping convention: ``hardware[key]`` is either one value applied to every
 crossbar-mapped layer, or a tuple with one value per *layer slot* of the network (see
 :func:`cosearch.workload.network_slots`). Keys a space may set are listed in
-:data:`HARDWARE_KEYS`; a key the space leaves out takes the default of the loaded hardware
+:data:`MAPPING_KEYS`; a key the space leaves out takes the default of the loaded hardware
 cards.
 """
 
@@ -15,18 +15,82 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-#: Per-layer hardware mapping keys and what they mean (units in brackets).
-HARDWARE_KEYS: dict[str, str] = {
-    "device": "memory device card name of the layer's crossbars, e.g. sram, pcm, fefet, rram",
-    "adc_type": "ADC architecture: sar or flash",
-    "adc_bits": "ADC precision [bits]",
-    "column_sharing": "crossbar columns that share one ADC (XPert/NeuroSim sense) [columns]",
-    "input_bits": "DAC/input precision for non-spiking inputs, applied bit-serially [bits]",
-    "weight_bits": "weight precision [bits]",
-    "xbar_size": "crossbar rows = columns [cells]",
+from cosearch.core.errors import ConfigError
+
+#: Largest ADC precision any card may be asked to price [bits].
+MAX_ADC_BITS = 16
+
+
+@dataclass(frozen=True)
+class MappingKey:
+    """One per-layer hardware mapping key: its value kind and range.
+
+    Attributes:
+        name: the key as spaces, cards (``defaults``) and candidates spell it.
+        kind: ``str`` (a name the hardware cards define) or ``int``.
+        description: what it means, with its unit in brackets.
+        high: largest allowed integer (ints are always >= 1); None for no upper bound.
+    """
+
+    name: str
+    kind: type
+    description: str
+    high: int | None = None
+
+    def value_error(self, value: Any) -> str | None:
+        """Why ``value`` is not a valid value of this key (kind and range), or None when it is."""
+        if self.kind is str:
+            return None if isinstance(value, str) and value else f"must be a non-empty string (got {value!r})"
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1
+                and (self.high is None or value <= self.high)):
+            allowed = "a positive integer" if self.high is None else f"an integer in 1..{self.high}"
+            return f"must be {allowed} (got {value!r})"
+        return None
+
+
+#: The per-layer hardware mapping keys, the one list every module reads (units in brackets).
+MAPPING_KEYS: dict[str, MappingKey] = {
+    key.name: key
+    for key in (
+        MappingKey("device", str, "memory device card name of the layer's crossbars, e.g. sram, pcm, fefet, rram"),
+        MappingKey("adc_type", str, "ADC type a peripherals card defines, e.g. sar or flash"),
+        MappingKey("adc_bits", int, "ADC precision [bits]", MAX_ADC_BITS),
+        MappingKey("column_sharing", int, "crossbar columns that share one ADC (XPert/NeuroSim sense) [columns]"),
+        MappingKey("input_bits", int, "DAC/input precision for non-spiking inputs, applied bit-serially [bits]"),
+        MappingKey("weight_bits", int, "weight precision [bits]"),
+        MappingKey("xbar_size", int, "crossbar rows = columns [cells]"),
+    )
 }
+
+
+def check_layer_mapping(mapping: Mapping[str, Any], where: str, source: str = "",
+                        names: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Validate one layer mapping: known keys, each value's kind and range, column sharing <= size.
+
+    Args:
+        mapping: key -> value of one layer (keys absent are not checked).
+        where: key path to name in the error (e.g. ``defaults`` or ``layers[3]``).
+        source: file to name in the error.
+        names: for the ``str`` keys, the names the loaded cards define (e.g. ``{"device": [...]}``).
+
+    Raises:
+        ConfigError: naming ``source``, ``<where>.<key>`` and the allowed values.
+    """
+    for key, value in mapping.items():
+        spec = MAPPING_KEYS.get(key)
+        if spec is None:
+            raise ConfigError(source, f"{where}.{key}", f"unknown mapping key (allowed: {', '.join(MAPPING_KEYS)})")
+        reason = spec.value_error(value)
+        choices = (names or {}).get(key)
+        if reason is None and choices is not None and value not in choices:
+            reason = f"unknown {key} {value!r} (cards define: {', '.join(choices)})"
+        if reason:
+            raise ConfigError(source, f"{where}.{key}", reason)
+    sharing, size = mapping.get("column_sharing"), mapping.get("xbar_size")
+    if sharing is not None and size is not None and sharing > size:
+        raise ConfigError(source, f"{where}.column_sharing", f"cannot exceed the crossbar size {size} (got {sharing})")
 
 
 @dataclass(frozen=True)
