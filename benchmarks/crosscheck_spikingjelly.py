@@ -17,7 +17,8 @@ from pathlib import Path
 
 from cosearch.core.candidate import Candidate
 from cosearch.hw import load_hardware, map_candidates, price
-from cosearch.workload import VGG16_POOL_AFTER, canonical_genome
+from cosearch.workload import canonical_genome
+from cosearch.workload.vgg16 import VGG16_POOL_AFTER
 
 REPO = Path(__file__).resolve().parents[1]
 SPIKESIM_CARDS = ["hw_models/*.yaml", "hw_models/devices/*.yaml", "hw_models/presets/spikesim_65nm.yaml"]

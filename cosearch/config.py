@@ -103,8 +103,15 @@ class _Typed(_Strict):
 
 
 class SearcherConfig(_Typed):
-    type: Literal["random", "tpe", "nsga2", "nsga3", "gp", "qmc"] = "tpe"
+    type: str = "tpe"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _known_sampler(cls, value: str) -> str:
+        if value not in SAMPLERS:
+            raise ValueError(f"must be one of {', '.join(SAMPLERS)} (got {value!r})")
+        return value
 
     @model_validator(mode="after")
     def _known_options(self) -> "SearcherConfig":
@@ -430,5 +437,4 @@ def _model_of(annotation: Any) -> Any:
 
 __all__ = [
     "Experiment", "ExperimentConfig", "Phase", "load_experiment", "experiment_from_dict", "resolve_path",
-    "SAMPLERS",
 ]

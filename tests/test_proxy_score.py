@@ -11,7 +11,8 @@ from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.evaluator import EvaluationContext
 from cosearch.data import load_dataset
 from cosearch.evaluators.proxy import ProxyEvaluator
-from cosearch.proxy import ProxySettings, proxy_score, scale_channels
+from cosearch.proxy import ProxySettings, proxy_score
+from cosearch.workload import scale_channels
 from cosearch.workload import canonical_genome, network_layers, network_slots
 
 FAST = ProxySettings(batch_size=12, repeats=2, channel_scale=1.0)

@@ -10,7 +10,8 @@ import torch
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import InvalidCandidate
 from cosearch.snn import Cell, build
-from cosearch.workload import canonical_genome, cell_from_edges, prune_cell
+from cosearch.workload import canonical_genome
+from cosearch.workload.snasnet import cell_from_edges, prune_cell
 
 PUBLISHED = "0303 0030 2002 0200"  # SNASNet's CIFAR-10 backward cell (4x4 op matrix, rows)
 
@@ -63,7 +64,9 @@ def test_forward_cell_runs_all_timesteps_at_once_like_stepping() -> None:
 def test_shared_node_lif_counts_reference_layers() -> None:
     cell = Cell(canonical_genome({"arch": "snasnet", "cell": PUBLISHED})["cell"], channels=2)
     # node 0 feeds conv 0->1 and conv 0->3; node 2 feeds conv 2->0 (backward) and conv 2->3.
-    assert {name: lif.copies for name, lif in cell.lifs.items()} == {"node0": 2, "node1": 1, "node2": 2, "node3": 1}
+    assert {name.removeprefix("lifs."): n for name, n in cell.lif_copies().items()} == {
+        "node0": 2, "node1": 1, "node2": 2, "node3": 1}
+    assert set(cell.lifs) == {"node0", "node1", "node2", "node3"}
 
 
 def test_validity_filter_counts() -> None:
@@ -103,3 +106,12 @@ def test_published_cell_round_trips() -> None:
     net = build(again)
     assert net.timesteps == 5
     assert [(s, d) for s, d, _ in net.cell1.backward_edges] == [(2, 0), (3, 1)]
+
+
+def test_network_declares_shared_lifs_with_their_weights() -> None:
+    net = build({"arch": "snasnet", "cell": PUBLISHED, "channels": 2})
+    weights = {name: copies for name, (_, copies) in net.spiking_layers().items()}
+    # both cells share node 0's and node 2's LIF between two conv edges; every other LIF counts once
+    assert weights["cell1.lifs.node0"] == weights["cell2.lifs.node2"] == 2
+    assert weights["cell1.lifs.node1"] == weights["down.lif"] == weights["classifier.lif"] == 1
+    assert sum(weights.values()) == 2 * (2 + 1 + 2 + 1) + 3

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from cosearch.snn import build
-from cosearch.workload import canonical_genome, network_layers
+from cosearch.snn import SpikingNetwork, build
+from cosearch.workload import canonical_genome, families, family, network_layers, scale_channels
 
 GENOMES = [
     {"arch": "snasnet", "cell": "0303 0030 2002 0200", "channels": 4},
@@ -19,7 +19,19 @@ GENOMES = [
 
 @pytest.mark.parametrize("values", GENOMES, ids=lambda v: v["arch"] + str(v.get("cell", v.get("edge_op", ""))))
 def test_layers_match_workload(values: dict) -> None:
-    genome = canonical_genome(values)
+    _check_layers_match(canonical_genome(values))
+
+
+@pytest.mark.parametrize("arch", sorted(families()))
+def test_every_family_builds_its_declared_network(arch: str) -> None:
+    """A backbone is its workload module plus its torch module: discovery finds it, build() makes
+    its SpikingNetwork, and the network's slots and shapes are the ones the workload declares."""
+    genome = scale_channels(family(arch).example, 1 / 16)
+    assert isinstance(build(genome, timesteps=1), SpikingNetwork)
+    _check_layers_match(genome)
+
+
+def _check_layers_match(genome: dict) -> None:
     net = build(genome, timesteps=2)
     layers = net.weight_layers()
     expected = network_layers(genome)

@@ -7,7 +7,7 @@ import math
 import optuna
 import pytest
 
-from cosearch.config import SAMPLERS
+from cosearch.core.samplers import SAMPLERS
 from cosearch.core.errors import ConfigError, InvalidCandidate
 from cosearch.core.samplers import make_sampler
 from cosearch.space import parse_space, with_fixed

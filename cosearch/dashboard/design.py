@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from cosearch.core.errors import InvalidCandidate
-from cosearch.workload import SNASNET_OPS, network_layers, parse_cell
+from cosearch.workload import network_layers
+from cosearch.workload.snasnet import SNASNET_OPS, parse_cell
 
 #: Hardware-map columns, in display order (keys of :data:`cosearch.core.candidate.HARDWARE_KEYS`).
 MAP_KEYS: tuple[str, ...] = ("device", "adc_type", "adc_bits", "column_sharing", "input_bits", "weight_bits", "xbar_size")

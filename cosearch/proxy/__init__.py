@@ -2,14 +2,13 @@
 log-determinant at initialisation, plus firing rates, SynOps and per-layer input activity.
 
 Public surface: :func:`proxy_score`, :class:`ProxySettings`, :class:`ProxyResult`,
-:func:`scale_channels`, :func:`kernel_matrix`, :func:`logdet`; the search evaluator is
+:func:`kernel_matrix`, :func:`logdet`; the search evaluator is
 :class:`cosearch.evaluators.proxy.ProxyEvaluator` (imported lazily by the evaluator registry).
 """
 
 from cosearch.proxy.kernel import KERNELS, KernelAccumulator, kernel_matrix, logdet
-from cosearch.proxy.score import ProxyResult, ProxySettings, proxy_score, scale_channels
+from cosearch.proxy.score import ProxyResult, ProxySettings, proxy_score
 
 __all__ = [
     "KERNELS", "KernelAccumulator", "ProxyResult", "ProxySettings", "kernel_matrix", "logdet", "proxy_score",
-    "scale_channels",
 ]

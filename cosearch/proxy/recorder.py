@@ -14,6 +14,7 @@ from torch import nn
 
 from cosearch.proxy.kernel import KernelAccumulator, rows
 from cosearch.snn.neuron import LIF
+from cosearch.snn.protocol import SpikingNetwork
 from cosearch.workload import LayerShape
 
 
@@ -21,7 +22,7 @@ class SpikeRecorder:
     """Records one network's spiking activity over one or more batches.
 
     Args:
-        net: a network from :func:`cosearch.snn.build` (has ``layer_inputs()``).
+        net: a :class:`~cosearch.snn.SpikingNetwork` (its ``spiking_layers()`` and ``layer_inputs()``).
         kind: kernel name (see :mod:`cosearch.proxy.kernel`).
         layers: the network's :class:`~cosearch.workload.LayerShape` list (slots, fan-out,
             whether the input is spike-derived).
@@ -31,7 +32,7 @@ class SpikeRecorder:
     per-timestep layers x fan-out); ``samples``.
     """
 
-    def __init__(self, net: nn.Module, kind: str, layers: Sequence[LayerShape]) -> None:
+    def __init__(self, net: SpikingNetwork, kind: str, layers: Sequence[LayerShape]) -> None:
         self.kind = kind
         self.kernel: KernelAccumulator | None = None
         self.spikes: dict[str, float] = defaultdict(float)
@@ -41,9 +42,8 @@ class SpikeRecorder:
         self.synops = 0.0
         self.samples = 0
         self._handles = []
-        for name, module in net.named_modules():
-            if isinstance(module, LIF):
-                self._handles.append(module.register_forward_hook(self._lif_hook(name)))
+        for name, (module, copies) in net.spiking_layers().items():
+            self._handles.append(module.register_forward_hook(self._lif_hook(name, copies)))
         shapes = {layer.slot: layer for layer in layers}
         for slot, module in net.layer_inputs().items():
             layer = shapes[slot]
@@ -60,11 +60,11 @@ class SpikeRecorder:
             handle.remove()
         self._handles.clear()
 
-    def _lif_hook(self, name: str):
+    def _lif_hook(self, name: str, copies: int):
         def hook(module: LIF, args: tuple, out: torch.Tensor) -> None:
             assert self.kernel is not None, "call begin() before the forward pass"
             for t in range(out.shape[0]):
-                s = self.kernel.add(rows(out[t]), module.copies)
+                s = self.kernel.add(rows(out[t]), copies)
                 self.spikes[name] += float(s.sum())
             self.neuron_steps[name] += float(out.numel())
 

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import importlib
+from typing import Any, Mapping
 
 import torch
-from torch import nn
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import InvalidCandidate
 from cosearch.snn.layers import snasnet_init
-from cosearch.snn.snasnet import SNASNet
-from cosearch.snn.vgg import VGG16SNN
-from cosearch.workload import canonical_genome
+from cosearch.snn.protocol import SpikingNetwork
+from cosearch.workload import canonical_genome, family
 
 #: SNASNet's timesteps (anchors.md section 1), used when a bare genome comes without T.
 DEFAULT_TIMESTEPS = 5
 
-_BUILDERS: dict[str, Callable[[Mapping[str, Any], int, Mapping[str, Any] | None], nn.Module]] = {
-    "snasnet": SNASNet,
-    "vgg16": VGG16SNN,
-}
+
+def network_class(arch: str) -> type[SpikingNetwork]:
+    """The torch module class that the family ``arch`` declares (``Family.network``)."""
+    module_name, _, class_name = family(arch).network.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if not (isinstance(cls, type) and issubclass(cls, SpikingNetwork)):
+        raise TypeError(f"{family(arch).network!r} is not a SpikingNetwork subclass")
+    return cls
 
 
 def build(
@@ -29,7 +32,7 @@ def build(
     *,
     neuron: Mapping[str, Any] | None = None,
     dtype: torch.dtype = torch.float32,
-) -> nn.Module:
+) -> SpikingNetwork:
     """A freshly initialised SNN for a candidate or a genome.
 
     Args:
@@ -52,6 +55,6 @@ def build(
         steps = DEFAULT_TIMESTEPS if timesteps is None else timesteps
     if int(steps) < 1:
         raise InvalidCandidate(f"timesteps must be >= 1 (got {steps})")
-    net = _BUILDERS[genome["arch"]](genome, int(steps), neuron)
+    net = network_class(genome["arch"])(genome, int(steps), neuron)
     snasnet_init(net)
     return net.to(dtype=dtype, memory_format=torch.channels_last)

@@ -14,8 +14,8 @@ so a backward op computed from node j's value at t reaches node i at t+1; the fe
 at t = 0 (state is reset at the start of every sample). The cell outputs ``v_{n-1}``.
 
 All conv edges leaving one node see the same node value, so their LIF layers (one per edge in
-the reference code) would emit identical spikes: the cell keeps one LIF per source node with
-``copies`` = number of conv edges it feeds, computed at every timestep. Without backward edges
+the reference code) would emit identical spikes: the cell keeps one LIF per source node and
+declares how many conv edges it feeds (:meth:`Cell.lif_copies`), computed at every timestep. Without backward edges
 the whole cell runs all timesteps at once; with them it steps through time.
 """
 
@@ -28,6 +28,7 @@ from torch import nn
 
 from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d
 from cosearch.snn.neuron import LIF, Stateful
+from cosearch.snn.protocol import SharedLIFs
 from cosearch.snn.steps import empty_steps
 
 CONV_KERNELS = {2: 1, 3: 3}  # op -> kernel size
@@ -40,7 +41,7 @@ def _add(a: torch.Tensor | None, b: torch.Tensor) -> torch.Tensor:
     return b if a is None else a + b
 
 
-class Cell(Stateful):
+class Cell(Stateful, SharedLIFs):
     """One SNASNet cell on ``[T, B, C, H, W]`` (shape preserved).
 
     Args:
@@ -60,19 +61,23 @@ class Cell(Stateful):
         ]
         self.ops = nn.ModuleDict()
         self.lifs = nn.ModuleDict()
+        self._copies: dict[str, int] = {}
         for src, dst, op in self.forward_edges + self.backward_edges:
             if op in CONV_KERNELS:
                 k = CONV_KERNELS[op]
                 self.ops[self._key(src, dst)] = nn.Sequential(
                     Conv2d(channels, channels, k, padding=k // 2, bias=False), BatchNorm2d(channels)
                 )
-                if f"node{src}" in self.lifs:
-                    self.lifs[f"node{src}"].copies += 1
-                else:
+                if f"node{src}" not in self.lifs:
                     self.lifs[f"node{src}"] = LIF(**dict(neuron or {}))
+                self._copies[f"lifs.node{src}"] = self._copies.get(f"lifs.node{src}", 0) + 1
             elif op == AVGPOOL:
                 self.ops[self._key(src, dst)] = AvgPool2d(3, stride=1, padding=1)
         self._last: tuple[list[torch.Tensor], list[torch.Tensor | None]] | None = None
+
+    def lif_copies(self) -> dict[str, int]:
+        """``lifs.node<i>`` -> number of conv edges leaving node i (the LIF layers it stands for)."""
+        return dict(self._copies)
 
     @staticmethod
     def _key(src: int, dst: int) -> str:

@@ -55,9 +55,6 @@ class LIF(Stateful):
         detach_reset: stop gradients through the spike in the reset term.
 
     Attributes:
-        copies: how many LIF layers of the reference network this one stands for (a node's
-            LIF is shared by all conv edges leaving it because they see identical input and
-            would emit identical spikes); the proxy counts its calls that many times.
         v: membrane state after the last timestep (None = reset, i.e. zero).
     """
 
@@ -90,12 +87,11 @@ class LIF(Stateful):
         self.surrogate = surrogate
         self.surrogate_width = surrogate_width
         self.detach_reset = detach_reset
-        self.copies = 1
         self.v: torch.Tensor | None = None
 
     def extra_repr(self) -> str:
         return (f"decay={self.decay:.4g}, gain={self.gain:.4g}, threshold={self.threshold}, reset={self.reset}, "
-                f"surrogate={self.surrogate}, copies={self.copies}")
+                f"surrogate={self.surrogate}")
 
     def reset_state(self) -> None:
         self.v = None

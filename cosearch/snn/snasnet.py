@@ -24,11 +24,12 @@ from torch import nn
 from cosearch.snn.cell import Cell
 from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d, Dropout
 from cosearch.snn.neuron import LIF, reset_states
+from cosearch.snn.protocol import SpikingNetwork
 from cosearch.snn.steps import repeat_steps
-from cosearch.workload import node_pairs
+from cosearch.workload.snasnet import node_pairs
 
 
-class SNASNet(nn.Module):
+class SNASNet(SpikingNetwork):
     """The SNASNet cell network for a canonical ``snasnet`` genome.
 
     Args:
@@ -36,21 +37,15 @@ class SNASNet(nn.Module):
         timesteps: T.
         neuron: keyword arguments of every :class:`~cosearch.snn.neuron.LIF`.
         dropout: classifier dropout probability (0.5 in SNASNet).
-
-    Attributes:
-        time_chunk: timesteps run per pass (None = all T at once); smaller values cap memory.
     """
 
     def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None,
                  dropout: float = 0.5) -> None:
-        super().__init__()
+        super().__init__(genome, timesteps)
         neuron = dict(neuron or {})
         c = int(genome["channels"])
         size = int(genome["image_size"])
         classes, votes = int(genome["num_classes"]), int(genome["votes_per_class"])
-        self.genome = dict(genome)
-        self.timesteps = int(timesteps)
-        self.time_chunk: int | None = None
         self.classes, self.votes = classes, votes
         self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
         self.cell1 = Cell(genome["cell"], c, neuron)

@@ -16,8 +16,9 @@ from torch import nn
 
 from cosearch.snn.layers import BatchNorm2d, Conv2d, MaxPool2d
 from cosearch.snn.neuron import LIF, reset_states
+from cosearch.snn.protocol import SpikingNetwork
 from cosearch.snn.steps import repeat_steps
-from cosearch.workload import VGG16_POOL_AFTER
+from cosearch.workload.vgg16 import VGG16_POOL_AFTER
 
 
 class VGGBlock(nn.Module):
@@ -39,15 +40,12 @@ class VGGBlock(nn.Module):
         return s if self.pool is None else self.pool(s)
 
 
-class VGG16SNN(nn.Module):
+class VGG16SNN(SpikingNetwork):
     """Spiking VGG16 for a canonical ``vgg16`` genome (see :class:`~cosearch.snn.snasnet.SNASNet` for args)."""
 
     def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None) -> None:
-        super().__init__()
+        super().__init__(genome, timesteps)
         neuron = dict(neuron or {})
-        self.genome = dict(genome)
-        self.timesteps = int(timesteps)
-        self.time_chunk: int | None = None
         cin, size = int(genome["in_channels"]), int(genome["image_size"])
         blocks = []
         for index, cout in enumerate(genome["channels"], start=1):
@@ -62,10 +60,6 @@ class VGG16SNN(nn.Module):
         layers: dict[int, nn.Module] = {slot: block.conv for slot, block in enumerate(self.blocks)}
         layers[len(self.blocks)] = self.fc
         return layers
-
-    def layer_inputs(self) -> dict[int, nn.Module]:
-        """Slot -> module whose forward input is that layer's input (the layers themselves)."""
-        return self.weight_layers()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``images [B, C_in, H, W] -> class scores [B, classes]`` (mean over T timesteps)."""

@@ -139,7 +139,7 @@ def _generator(seed: int, epoch: int) -> torch.Generator:
 
 def make_model(candidate: Candidate, channel_scale: float = 1.0) -> tuple[nn.Module, dict[str, Any]]:
     """The candidate's SNN at ``channel_scale`` (weights seeded by the candidate's seed) and its genome."""
-    from cosearch.proxy import scale_channels
+    from cosearch.workload import scale_channels
     from cosearch.snn import build
 
     genome = scale_channels(candidate.network, channel_scale)

@@ -1,32 +1,18 @@
-"""Network families as torch-free workloads: genome canonicalisation and crossbar layer shapes.
+"""The ``snasnet`` family: the SNASNet macro network (Kim et al., ECCV 2022; anchors.md section 1).
 
-This module is the contract between the SNN side (``cosearch.snn`` builds torch modules from a
-genome) and the hardware side (``cosearch.hw`` prices the layers listed here). It never imports
-torch, so the cost model stays pure numpy.
-
-Every family numbers its crossbar-mapped layers by *slot*. A slot is a fixed position in the
-family's layout (for a cell network: one slot per node pair of each cell), so per-layer hardware
-lists have the same length for every genome of the family, and a slot whose edge carries no
-weights simply has no :class:`LayerShape`.
-
-Families:
-
-* ``vgg16``: the VGG16 layout used by XPert (Moitra et al., DAC 2023): 13 conv3x3 layers,
-  pooling (2x2) after conv 2, 4, 7 and 10, then a linear classifier on the flattened
-  ``C13 x 2 x 2`` spikes. 14 slots (13 conv + classifier).
-* ``snasnet``: the SNASNet macro network (Kim et al., ECCV 2022; anchors.md section 1):
-  stem conv3x3 (computed once, direct encoding), cell(C), LIF->conv3x3(C->2C)->avgpool2,
-  cell(2C), LIF->avgpool2, linear(2C*8*8 -> 1024), LIF, linear(1024 -> 10*num_classes) with
-  voting. ``P = nodes*(nodes-1)/2`` pair slots per cell; ``2P + 4`` slots in all.
+stem conv3x3 (computed once, direct encoding), cell(C), LIF->conv3x3(C->2C)->avgpool2,
+cell(2C), LIF->avgpool2, linear(2C*8*8 -> 1024), LIF, linear(1024 -> 10*num_classes) with
+voting. ``P = nodes*(nodes-1)/2`` pair slots per cell; ``2P + 4`` slots in all. A slot whose
+edge carries no weights has no :class:`~cosearch.workload.shapes.LayerShape`.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from cosearch.core.errors import InvalidCandidate
+from cosearch.workload.shapes import Family, LayerShape
 
 #: SNASNet edge operations (anchors.md section 1).
 SNASNET_OPS: dict[int, str] = {
@@ -38,103 +24,6 @@ SNASNET_OPS: dict[int, str] = {
 }
 _CONV_KERNEL = {2: 1, 3: 3}
 
-
-@dataclass(frozen=True)
-class LayerShape:
-    """One weight layer as the crossbar model sees it.
-
-    Attributes:
-        slot: index into per-layer hardware lists.
-        name: readable name (``conv3``, ``cell1.2->0``).
-        kind: ``conv`` or ``linear`` (a linear layer is a 1x1 "conv" on a 1x1 map).
-        cin, cout: input / output channels (features for linear).
-        kernel: square kernel size k (1 for linear).
-        h_out, w_out: output feature-map size (1 for linear) = number of output positions.
-        input_bits: native precision of the layer input [bits]: 1 for binary spikes, 3 for
-            2x2-average-pooled spikes (5 levels), ``None`` for analog inputs (image pixels),
-            whose precision is the mapping's ``input_bits`` (DAC precision).
-        per_timestep: False when the layer sees the same input at every timestep and is
-            computed once (direct-encoded stem); True for layers that run T times.
-    """
-
-    slot: int
-    name: str
-    kind: str
-    cin: int
-    cout: int
-    kernel: int
-    h_out: int
-    w_out: int
-    input_bits: int | None
-    per_timestep: bool
-
-    @property
-    def rows(self) -> int:
-        """Crossbar rows needed for one output: Cin * k^2."""
-        return self.cin * self.kernel * self.kernel
-
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates per inference (one timestep): H*W*Cin*k^2*Cout."""
-        return self.h_out * self.w_out * self.rows * self.cout
-
-
-@dataclass(frozen=True)
-class Family:
-    """A network family: how to canonicalise its genome and list its crossbar layers."""
-
-    name: str
-    genome: Callable[[Mapping[str, Any]], dict[str, Any]]
-    layers: Callable[[Mapping[str, Any]], list[LayerShape]]
-    slots: Callable[[Mapping[str, Any]], int]
-
-
-# ---------------------------------------------------------------- VGG16 ----
-
-VGG16_POOL_AFTER = (2, 4, 7, 10)  # 1-based conv indices followed by 2x2 pooling (XPert)
-VGG16_CONVS = 13
-
-
-def _vgg16_genome(values: Mapping[str, Any]) -> dict[str, Any]:
-    channels = values.get("channels", (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512))
-    if isinstance(channels, int):
-        channels = (channels,) * VGG16_CONVS
-    channels = tuple(int(c) for c in channels)
-    if len(channels) != VGG16_CONVS or min(channels) < 1:
-        raise InvalidCandidate(f"vgg16 needs {VGG16_CONVS} positive channel counts, got {channels}")
-    return {
-        "arch": "vgg16",
-        "channels": channels,
-        "in_channels": int(values.get("in_channels", 3)),
-        "image_size": int(values.get("image_size", 32)),
-        "num_classes": int(values.get("num_classes", 10)),
-    }
-
-
-def _vgg16_layers(genome: Mapping[str, Any]) -> list[LayerShape]:
-    size = int(genome["image_size"])
-    cin = int(genome["in_channels"])
-    layers = []
-    for index, cout in enumerate(genome["channels"], start=1):
-        layers.append(
-            LayerShape(
-                slot=index - 1, name=f"conv{index}", kind="conv", cin=cin, cout=int(cout), kernel=3,
-                h_out=size, w_out=size, input_bits=None if index == 1 else 1, per_timestep=index != 1,
-            )
-        )
-        cin = int(cout)
-        if index in VGG16_POOL_AFTER:
-            size //= 2
-    layers.append(
-        LayerShape(
-            slot=VGG16_CONVS, name="fc", kind="linear", cin=cin * size * size,
-            cout=int(genome["num_classes"]), kernel=1, h_out=1, w_out=1, input_bits=1, per_timestep=True,
-        )
-    )
-    return layers
-
-
-# -------------------------------------------------------------- SNASNet ----
 
 
 def node_pairs(nodes: int) -> list[tuple[int, int]]:
@@ -281,29 +170,8 @@ def _snasnet_layers(genome: Mapping[str, Any]) -> list[LayerShape]:
     return layers
 
 
-FAMILIES: dict[str, Family] = {
-    "vgg16": Family("vgg16", _vgg16_genome, _vgg16_layers, lambda genome: VGG16_CONVS + 1),
-    "snasnet": Family("snasnet", _snasnet_genome, _snasnet_layers, _snasnet_slots),
-}
-
-
-def family(arch: str) -> Family:
-    try:
-        return FAMILIES[arch]
-    except KeyError:
-        raise InvalidCandidate(f"unknown network arch {arch!r}; known: {', '.join(sorted(FAMILIES))}") from None
-
-
-def canonical_genome(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Validated, canonical genome from the values a space sampled (``values["arch"]`` picks the family)."""
-    return family(str(values.get("arch", ""))).genome(values)
-
-
-def network_layers(genome: Mapping[str, Any]) -> list[LayerShape]:
-    """The crossbar-mapped weight layers of a canonical genome, in slot order."""
-    return family(str(genome["arch"])).layers(genome)
-
-
-def network_slots(genome: Mapping[str, Any]) -> int:
-    """Length of per-layer hardware lists for this genome's family."""
-    return family(str(genome["arch"])).slots(genome)
+FAMILY = Family(
+    name="snasnet", genome=_snasnet_genome, layers=_snasnet_layers, slots=_snasnet_slots,
+    network="cosearch.snn.snasnet:SNASNet",
+    example={"arch": "snasnet", "cell": "0303 0030 2002 0200"},  # SNASNet's published CIFAR-10 backward cell
+)
