@@ -177,4 +177,4 @@ def load_dataset(data: Mapping[str, object], base_dir: Path | None = None, split
     root = data.get("root")
     if root is not None and base_dir is not None:
         root = Path(base_dir) / Path(str(root)).expanduser()
-    return load_cifar10(resolve_cifar10(root, bool(data.get("download", False))), split)
+    return load_cifar10(resolve_cifar10(None if root is None else Path(str(root)), bool(data.get("download", False))), split)

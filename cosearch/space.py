@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Union, Any, Iterator, Mapping
 
 import optuna
 from optuna.distributions import (
@@ -62,6 +62,8 @@ from cosearch.workload import canonical_genome, network_slots
 SECTIONS = ("network", "timesteps", "hardware")
 _SPEC_KEYS = {"choices", "low", "high", "step", "log", "type", "value"}
 _MODIFIER_KEYS = {"count", "repeat", "at", "given", "cases", "default"}
+#: What parameters are drawn from: an Optuna trial, or the probe that lists a baseline's missing ones.
+Trial = Union[optuna.trial.BaseTrial, "_ParamProbe"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class Leaf:
     distribution: BaseDistribution | None
     fixed: Any = None
 
-    def sample(self, trial: optuna.trial.BaseTrial) -> Any:
+    def sample(self, trial: Trial) -> Any:
         dist = self.distribution
         if dist is None:
             return self.fixed
@@ -80,6 +82,7 @@ class Leaf:
             return trial.suggest_categorical(self.name, dist.choices)
         if isinstance(dist, IntDistribution):
             return trial.suggest_int(self.name, dist.low, dist.high, step=dist.step, log=dist.log)
+        assert isinstance(dist, FloatDistribution), dist
         return trial.suggest_float(self.name, dist.low, dist.high, step=dist.step, log=dist.log)
 
     def contains(self, value: Any) -> bool:
@@ -92,6 +95,7 @@ class Leaf:
             number = float(value)
         except (TypeError, ValueError):
             return False
+        assert isinstance(dist, (IntDistribution, FloatDistribution)), dist
         if isinstance(dist, IntDistribution) and (number != int(number) or (int(number) - dist.low) % dist.step):
             return False
         return dist.low <= number <= dist.high
@@ -127,7 +131,7 @@ class SearchSpace:
     raw: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------ sampling --
-    def sample_values(self, trial: optuna.trial.BaseTrial) -> dict[str, dict[str, Any]]:
+    def sample_values(self, trial: Trial) -> dict[str, dict[str, Any]]:
         """Section -> key -> sampled value (scalar or list), in file order (``given`` keys first)."""
         values: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
         for param in self.params:

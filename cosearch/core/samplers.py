@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import optuna
 
 #: Searcher name -> Optuna sampler class (anchors.md section 9).
-SAMPLERS: dict[str, type[optuna.samplers.BaseSampler]] = {
+SAMPLERS: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
     "random": optuna.samplers.RandomSampler,
     "tpe": optuna.samplers.TPESampler,
     "nsga2": optuna.samplers.NSGAIISampler,

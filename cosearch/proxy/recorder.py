@@ -45,10 +45,10 @@ class SpikeRecorder:
         for name, (module, copies) in net.spiking_layers().items():
             self._handles.append(module.register_forward_hook(self._lif_hook(name, copies)))
         shapes = {layer.slot: layer for layer in layers}
-        for slot, module in net.layer_inputs().items():
+        for slot, feeder in net.layer_inputs().items():
             layer = shapes[slot]
             fanout = layer.cout * layer.kernel * layer.kernel
-            self._handles.append(module.register_forward_pre_hook(self._input_hook(slot, fanout, layer.per_timestep)))
+            self._handles.append(feeder.register_forward_pre_hook(self._input_hook(slot, fanout, layer.per_timestep)))
 
     def begin(self, batch_size: int) -> None:
         """Start a new batch: a fresh kernel accumulator."""

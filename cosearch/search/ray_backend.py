@@ -98,11 +98,11 @@ class RayBackend(Backend):
                              configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise CosearchError(f"backend.address: cannot start or reach Ray at {address or 'a local Ray'}: {exc}") from None
-        self.actor_class = ray.remote(EvaluationWorker).options(
+        self.actor_class: Any = ray.remote(EvaluationWorker).options(
             num_cpus=config.cpus_per_worker, num_gpus=config.gpus_per_worker, max_restarts=0,
         )
         self.spec = spec
-        self.idle = [self.actor_class.remote(spec) for _ in range(config.workers)]
+        self.idle: list[Any] = [self.actor_class.remote(spec) for _ in range(config.workers)]  # actor handles
         self.queue: list[_Job] = []
         self.running: dict[Any, _Running] = {}
 
@@ -166,7 +166,7 @@ class RayBackend(Backend):
                 del self.running[ref]
                 self.ray.kill(running.actor)
                 self.idle.append(self.actor_class.remote(self.spec))
-                limit = self.config.timeout_s * len(running.jobs)
+                limit = float(self.config.timeout_s or 0.0) * len(running.jobs)
                 failed += self._fail(running.jobs, f"timeout: no result within {limit:g} s")
         return failed
 

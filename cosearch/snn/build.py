@@ -57,4 +57,4 @@ def build(
         raise InvalidCandidate(f"timesteps must be >= 1 (got {steps})")
     net = network_class(genome["arch"])(genome, int(steps), neuron)
     snasnet_init(net)
-    return net.to(dtype=dtype, memory_format=torch.channels_last)
+    return net.to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]  # missing from stubs

@@ -83,10 +83,10 @@ class Cell(Stateful, SharedLIFs):
     def _key(src: int, dst: int) -> str:
         return f"{src}_{dst}"
 
-    def convs(self) -> dict[tuple[int, int], nn.Conv2d]:
+    def convs(self) -> dict[tuple[int, int], nn.Module]:
         """(source, destination) -> conv layer, for every conv edge."""
         return {
-            (src, dst): self.ops[self._key(src, dst)][0]
+            (src, dst): self.ops[self._key(src, dst)].get_submodule("0")
             for src, dst, op in self.forward_edges + self.backward_edges
             if op in CONV_KERNELS
         }
@@ -131,8 +131,9 @@ class Cell(Stateful, SharedLIFs):
             for src, dst, op in self.forward_edges:
                 if dst == node:
                     v = _add(v, self._edge(src, dst, op, values[src], spikes[src]))
-            if feedback is not None and feedback[node] is not None:
-                v = _add(v, feedback[node])
+            fed_back = None if feedback is None else feedback[node]
+            if fed_back is not None:
+                v = _add(v, fed_back)
             if v is None:  # only fed by feedback, which is zero at t = 0
                 v = torch.zeros_like(x)
             values.append(v)

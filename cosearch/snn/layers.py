@@ -43,7 +43,7 @@ class BatchNorm2d(nn.BatchNorm2d):
     statistics) all timesteps are normalised in one call.
     """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training and self.track_running_stats:
             y = super().forward(merge_time(x))
             return y.view(x.shape)

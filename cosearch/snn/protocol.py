@@ -38,8 +38,10 @@ class SpikingNetwork(nn.Module, ABC):
         time_chunk: timesteps run per pass (None = all T at once); smaller values cap memory.
     """
 
-    def __init__(self, genome: Mapping[str, Any], timesteps: int) -> None:
+    def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None) -> None:
+        """``neuron``: keyword arguments of every :class:`~cosearch.snn.neuron.LIF` (kept as ``self.neuron``)."""
         super().__init__()
+        self.neuron = dict(neuron or {})
         self.genome = dict(genome)
         self.timesteps = int(timesteps)
         self.time_chunk: int | None = None

@@ -41,8 +41,8 @@ class SNASNet(SpikingNetwork):
 
     def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None,
                  dropout: float = 0.5) -> None:
-        super().__init__(genome, timesteps)
-        neuron = dict(neuron or {})
+        super().__init__(genome, timesteps, neuron)
+        neuron = self.neuron
         c = int(genome["channels"])
         size = int(genome["image_size"])
         classes, votes = int(genome["num_classes"]), int(genome["votes_per_class"])
@@ -71,9 +71,9 @@ class SNASNet(SpikingNetwork):
                 for edge in ((i, j), (j, i)):
                     if edge in convs:
                         layers[first + offset] = convs[edge]
-        layers[len(pairs) + 1] = self.down.conv
-        layers[2 * len(pairs) + 2] = self.classifier.fc1
-        layers[2 * len(pairs) + 3] = self.classifier.fc2
+        layers[len(pairs) + 1] = self.down.get_submodule("conv")
+        layers[2 * len(pairs) + 2] = self.classifier.get_submodule("fc1")
+        layers[2 * len(pairs) + 3] = self.classifier.get_submodule("fc2")
         return dict(sorted(layers.items()))
 
     def layer_inputs(self) -> dict[int, nn.Module]:
@@ -83,7 +83,7 @@ class SNASNet(SpikingNetwork):
         only training applies.
         """
         inputs = self.weight_layers()
-        inputs[2 * len(node_pairs(int(self.genome["nodes"]))) + 2] = self.classifier.dropout
+        inputs[2 * len(node_pairs(int(self.genome["nodes"]))) + 2] = self.classifier.get_submodule("dropout")
         return inputs
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -91,7 +91,7 @@ class SNASNet(SpikingNetwork):
         reset_states(self)
         static = self.stem(images.contiguous(memory_format=torch.channels_last))
         chunk = self.time_chunk or self.timesteps
-        total = 0
+        total = torch.zeros((), dtype=images.dtype)
         for start in range(0, self.timesteps, chunk):
             x = repeat_steps(static, min(chunk, self.timesteps - start))
             x = self.head(self.cell2(self.down(self.cell1(x))))

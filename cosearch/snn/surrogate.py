@@ -33,13 +33,13 @@ class _Spike(torch.autograd.Function):
     """Heaviside step whose backward pass uses a named surrogate derivative."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, name: str, width: float) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, name: str, width: float) -> torch.Tensor:
         ctx.save_for_backward(x)
         ctx.name, ctx.width = name, width
         return (x >= 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor):
         (x,) = ctx.saved_tensors
         derivative, _ = _DERIVATIVES[ctx.name]
         return grad * derivative(x, ctx.width), None, None

@@ -44,15 +44,15 @@ class VGG16SNN(SpikingNetwork):
     """Spiking VGG16 for a canonical ``vgg16`` genome (see :class:`~cosearch.snn.snasnet.SNASNet` for args)."""
 
     def __init__(self, genome: Mapping[str, Any], timesteps: int, neuron: Mapping[str, Any] | None = None) -> None:
-        super().__init__(genome, timesteps)
-        neuron = dict(neuron or {})
+        super().__init__(genome, timesteps, neuron)
+        neuron = self.neuron
         cin, size = int(genome["in_channels"]), int(genome["image_size"])
         blocks = []
         for index, cout in enumerate(genome["channels"], start=1):
             blocks.append(VGGBlock(cin, int(cout), index in VGG16_POOL_AFTER, index == 1, neuron))
             cin = int(cout)
             size //= 2 if index in VGG16_POOL_AFTER else 1
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks: list[VGGBlock] = nn.ModuleList(blocks)  # type: ignore[assignment]  # indexed as VGGBlocks
         self.fc = nn.Linear(cin * size * size, int(genome["num_classes"]))
 
     def weight_layers(self) -> dict[int, nn.Module]:
@@ -67,7 +67,7 @@ class VGG16SNN(SpikingNetwork):
         first, rest = self.blocks[0], self.blocks[1:]
         static = first.bn(first.conv(images.contiguous(memory_format=torch.channels_last)))
         chunk = self.time_chunk or self.timesteps
-        total = 0
+        total = torch.zeros((), dtype=images.dtype)
         for start in range(0, self.timesteps, chunk):
             s = first.lif(repeat_steps(static, min(chunk, self.timesteps - start)))
             for block in rest:

@@ -81,16 +81,16 @@ def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.sum(rx * ry)) / denominator if denominator > 0 else math.nan
 
 
-def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x: Sequence[float], y: Sequence[float],
+def bootstrap_ci(statistic: Callable[[Sequence[float], Sequence[float]], float], x: Sequence[float], y: Sequence[float],
                  resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic(x, y)`` over pairs resampled with replacement.
 
     Resamples where the statistic is undefined (all ties) are dropped; (NaN, NaN) if all are.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(x), size=(resamples, len(x)))
-    values = np.array([statistic(x[i], y[i]) for i in draws], dtype=float)
+    draws = rng.integers(0, len(xs), size=(resamples, len(xs)))
+    values = np.array([statistic(xs[i], ys[i]) for i in draws], dtype=float)
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return math.nan, math.nan
@@ -254,6 +254,7 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
             result = train_candidate(candidate, train_images, test_images, train, folder, resume=done is None,
                                      progress=progress, label=label)
             done = {"test_acc": result.test_acc, "train_time_s": result.train_time_s, "history": result.history}
+        assert done is not None  # read back, or just trained
         last = done["history"][-1] if done.get("history") else {}
         rows.append({
             "candidate": index, "arch": candidate.arch, "timesteps": candidate.timesteps, "seed": candidate.seed,
