@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from cosearch.config import experiment_from_dict
 from cosearch.run_dir import RunDirectory

@@ -23,11 +23,11 @@ import torch
 from scipy.stats import kendalltau
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import random_backward_cells  # noqa: E402
+from _common import random_backward_cells
 
-from cosearch.data import load_dataset  # noqa: E402
-from cosearch.evaluators.proxy import available_cores  # noqa: E402
-from cosearch.proxy import ProxySettings, proxy_score  # noqa: E402
+from cosearch.data import load_dataset
+from cosearch.evaluators.proxy import available_cores
+from cosearch.proxy import ProxySettings, proxy_score
 
 REFERENCE = ProxySettings(batch_size=256, repeats=2, channel_scale=0.5, dtype="float32")
 SCREENING = [

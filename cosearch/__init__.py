@@ -8,7 +8,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 
-def __getattr__(name: str):  # noqa: ANN202 - PEP 562 lazy attributes; importing cosearch stays torch-free
+def __getattr__(name: str):
     if name == "build":
         from cosearch.workflows.export import build
 

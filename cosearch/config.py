@@ -34,8 +34,9 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -114,7 +115,7 @@ class SearcherConfig(_Typed):
         return value
 
     @model_validator(mode="after")
-    def _known_options(self) -> "SearcherConfig":
+    def _known_options(self) -> SearcherConfig:
         allowed = sampler_option_names(self.type)
         for key in self.options:
             if key not in allowed:
@@ -218,7 +219,7 @@ class ExperimentConfig(_Strict):
         return PhaseConfig._name(name)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ExperimentConfig":
+    def _consistent(self) -> ExperimentConfig:
         metrics = [o.metric for o in self.objectives]
         if len(set(metrics)) != len(metrics):
             raise ValueError("objectives: each metric may appear once")
@@ -362,7 +363,7 @@ def _baseline(baseline: BaselineConfig, space: SearchSpace, source: str, path: s
         values["timesteps"] = {"timesteps": baseline.values["timesteps"]}
     params = {**space.params_for(values), **baseline.params}
     distributions = space.distributions()
-    for name, value in baseline.params.items():
+    for name, _value in baseline.params.items():
         if name not in distributions:
             raise ConfigError(source, f"{path}.params.{name}", f"not a parameter of space {space.name!r}")
     missing = space.missing_params(params)
@@ -436,5 +437,10 @@ def _model_of(annotation: Any) -> Any:
 
 
 __all__ = [
-    "Experiment", "ExperimentConfig", "Phase", "load_experiment", "experiment_from_dict", "resolve_path",
+    "Experiment",
+    "ExperimentConfig",
+    "Phase",
+    "experiment_from_dict",
+    "load_experiment",
+    "resolve_path",
 ]

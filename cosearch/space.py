@@ -42,9 +42,10 @@ distributions are used, each with a fixed name.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union, Any, Iterator, Mapping
+from typing import Any, Union
 
 import optuna
 from optuna.distributions import (
@@ -116,7 +117,7 @@ class Param:
     def names(self) -> list[str]:
         out = []
         for leaf in self.leaves:
-            out += [l.name for l in (leaf.values() if isinstance(leaf, dict) else [leaf]) if l.distribution]
+            out += [one.name for one in (leaf.values() if isinstance(leaf, dict) else [leaf]) if one.distribution]
         return out
 
 
@@ -326,11 +327,10 @@ class _Parser:
         if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
             raise self.fail(f"{path}.count", f"must be a positive integer (got {count!r})")
         repeat = spec.get("repeat")
-        if repeat is not None:
-            if count is None or not isinstance(repeat, list) or len(repeat) != count or not all(
-                isinstance(r, int) and r >= 1 for r in repeat
-            ):
-                raise self.fail(f"{path}.repeat", f"must be a list of {count} positive integers, one per group (got {repeat!r})")
+        if repeat is not None and (count is None or not isinstance(repeat, list) or len(repeat) != count or not all(
+            isinstance(r, int) and r >= 1 for r in repeat
+        )):
+            raise self.fail(f"{path}.repeat", f"must be a list of {count} positive integers, one per group (got {repeat!r})")
         at = spec.get("at") or {}
         if not isinstance(at, Mapping) or any(not isinstance(i, int) or not 0 <= i < (count or 1) for i in at):
             raise self.fail(f"{path}.at", f"must map indices 0..{(count or 1) - 1} to specs (got {spec.get('at')!r})")
@@ -441,13 +441,13 @@ def with_fixed(space: SearchSpace, fixed: Mapping[str, Any], source: str, path: 
 
     def fix(leaf: Any) -> Any:
         if isinstance(leaf, dict):
-            return {case: fix(l) for case, l in leaf.items()}
+            return {case: fix(one) for case, one in leaf.items()}
         if leaf.name in fixed:
             return Leaf(leaf.name, None, fixed[leaf.name])
         return leaf
 
     params = [
-        Param(p.section, p.key, p.count, tuple(fix(l) for l in p.leaves), p.given, p.default, p.repeat)
+        Param(p.section, p.key, p.count, tuple(fix(leaf) for leaf in p.leaves), p.given, p.default, p.repeat)
         for p in space.params
     ]
     return SearchSpace(space.name, params, space.source, space.description, space.raw)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.evaluator import Evaluator

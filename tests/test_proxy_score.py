@@ -12,8 +12,7 @@ from cosearch.core.evaluator import EvaluationContext
 from cosearch.data import load_dataset
 from cosearch.evaluators.proxy import ProxyEvaluator
 from cosearch.proxy import ProxySettings, proxy_score
-from cosearch.workload import scale_channels
-from cosearch.workload import canonical_genome, network_layers, network_slots
+from cosearch.workload import canonical_genome, network_layers, network_slots, scale_channels
 
 FAST = ProxySettings(batch_size=12, repeats=2, channel_scale=1.0)
 PUBLISHED = canonical_genome({"arch": "snasnet", "cell": "0303 0030 2002 0200", "channels": 4})
@@ -106,5 +105,5 @@ def test_bad_settings_name_the_key(section: dict, path: str) -> None:
 
 def test_missing_data_fails_on_construction(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("COSEARCH_DATA", str(tmp_path))
-    with pytest.raises(CosearchError, match="data.root"):
+    with pytest.raises(CosearchError, match=r"data\.root"):
         ProxyEvaluator({}, EvaluationContext(data={"root": None}))

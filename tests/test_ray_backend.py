@@ -90,7 +90,7 @@ def test_submit_runs_the_experiment_on_a_ray_head(ray_head, tmp_path):
                "--out", str(out), "--env", "PYTHONPATH=tests", "--wait", "--wait-timeout", "300"]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=360)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "SUCCEEDED" in result.stdout and f"ray job logs --follow" in result.stdout
+    assert "SUCCEEDED" in result.stdout and "ray job logs --follow" in result.stdout
     table = load_table(out)
     assert len(table) == 10 and (table["state"] == "COMPLETE").all()
     assert (out / "trials.parquet").is_file()

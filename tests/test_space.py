@@ -7,9 +7,8 @@ import math
 import optuna
 import pytest
 
-from cosearch.core.samplers import SAMPLERS
 from cosearch.core.errors import ConfigError, InvalidCandidate
-from cosearch.core.samplers import make_sampler
+from cosearch.core.samplers import SAMPLERS, make_sampler
 from cosearch.space import parse_space, with_fixed
 
 ALL_KINDS = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -78,7 +80,7 @@ def test_training_reduces_loss_on_a_fixed_batch(tmp_path) -> None:
     # SNASNet's classifier init (Linear ~ N(0, 0.01^2), threshold 1) starts near ln(10) and moves
     # slowly at first; the loss must still go down step after step on a fixed batch.
     assert losses[-1] < losses[0] - 5e-4
-    assert sum(b < a for a, b in zip(losses, losses[1:])) >= 7
+    assert sum(b < a for a, b in itertools.pairwise(losses)) >= 7
     metrics = read_metrics(tmp_path)
     assert metrics is not None and 0.0 <= metrics["test_acc"] <= 1.0
     assert (tmp_path / "checkpoint.pt").exists()
@@ -92,7 +94,7 @@ def test_resume_continues_from_the_checkpoint_epoch(tmp_path, monkeypatch) -> No
     saves = {"n": 0}
     real_save = train_module._atomic_save
 
-    def save_then_crash(obj, path):  # noqa: ANN001, ANN202
+    def save_then_crash(obj, path):
         real_save(obj, path)
         saves["n"] += 1
         if saves["n"] == 2:

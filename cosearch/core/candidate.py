@@ -14,8 +14,9 @@ cards.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cosearch.core.errors import ConfigError
 
@@ -137,7 +138,7 @@ class Candidate:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Candidate":
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
         return cls(
             network=_frozen(data["network"]),
             timesteps=int(data["timesteps"]),
@@ -147,7 +148,7 @@ class Candidate:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "Candidate":
+    def from_json(cls, text: str) -> Candidate:
         return cls.from_dict(json.loads(text))
 
 

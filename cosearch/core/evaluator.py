@@ -16,9 +16,10 @@ in :mod:`cosearch.evaluators`; the loop composes them (:mod:`cosearch.search.pip
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cosearch.core.candidate import Candidate
 

@@ -7,7 +7,7 @@ the module feeding each crossbar-mapped weight layer (input density, synaptic op
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

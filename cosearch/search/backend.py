@@ -28,7 +28,7 @@ class Backend(ABC):
     def wait(self) -> list[tuple[int, Outcome]]:
         """Block until at least one submitted candidate is done; return all that are."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: the local backend holds no workers
         """Release workers (nothing to do locally)."""
 
 

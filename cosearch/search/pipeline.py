@@ -10,9 +10,10 @@ import importlib
 import math
 import time
 import traceback
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
@@ -44,7 +45,7 @@ class Pipeline:
             metrics = self.evaluate(candidate)
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failing candidate must not stop the study
+        except Exception as exc:
             return Outcome(None, _describe(exc), time.perf_counter() - start)
         return Outcome(metrics, None, time.perf_counter() - start)
 
@@ -62,7 +63,7 @@ class Pipeline:
                     metrics.update(new)
         except ConfigError:
             raise
-        except Exception:  # noqa: BLE001 - isolate the failing candidates
+        except Exception:
             return [self.run(candidate) for candidate in candidates]
         share = (time.perf_counter() - start) / max(len(candidates), 1)
         return [Outcome(metrics, None, share) for metrics in merged]

@@ -65,7 +65,7 @@ def _python_path() -> str:
     return os.pathsep.join(dict.fromkeys([str(Path.cwd()), *entries]))
 
 
-def _local_temp_dir(config: "BackendConfig", run_dir: Path) -> str:
+def _local_temp_dir(config: BackendConfig, run_dir: Path) -> str:
     """Ray session files: ``temp_dir`` if set, else under the run directory when the path is
     short enough for Ray's unix sockets (~107 bytes), else a per-run folder in /tmp."""
     if config.temp_dir:
@@ -79,7 +79,7 @@ def _local_temp_dir(config: "BackendConfig", run_dir: Path) -> str:
 class RayBackend(Backend):
     """Evaluates candidates on ``workers`` Ray actors, ``batch_size`` candidates per call."""
 
-    def __init__(self, spec: PipelineSpec, config: "BackendConfig", run_dir: Path) -> None:
+    def __init__(self, spec: PipelineSpec, config: BackendConfig, run_dir: Path) -> None:
         import ray
 
         self.ray = ray

@@ -14,6 +14,17 @@ from cosearch.snn.surrogate import SURROGATES, spike, surrogate_grad
 from cosearch.snn.vgg import VGG16SNN
 
 __all__ = [
-    "DEFAULT_TIMESTEPS", "LIF", "SURROGATES", "Cell", "SNASNet", "SharedLIFs", "SpikingNetwork", "Stateful", "VGG16SNN",
-    "build", "reset_states", "spike", "surrogate_grad",
+    "DEFAULT_TIMESTEPS",
+    "LIF",
+    "SURROGATES",
+    "VGG16SNN",
+    "Cell",
+    "SNASNet",
+    "SharedLIFs",
+    "SpikingNetwork",
+    "Stateful",
+    "build",
+    "reset_states",
+    "spike",
+    "surrogate_grad",
 ]

@@ -21,7 +21,8 @@ the whole cell runs all timesteps at once; with them it steps through time.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -137,6 +138,6 @@ class Cell(Stateful, SharedLIFs):
             if v is None:  # only fed by feedback, which is zero at t = 0
                 v = torch.zeros_like(x)
             values.append(v)
-            lif = self.lifs[f"node{node}"] if f"node{node}" in self.lifs else None
+            lif = self.lifs.get(f"node{node}", None)
             spikes.append(None if lif is None else lif(v))
         return values, spikes

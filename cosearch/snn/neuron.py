@@ -107,10 +107,7 @@ class LIF(Stateful):
         out = empty_steps(x.shape[0], x[0])
         v = None if self.v is None else self.v.clone()  # never mutate a state the caller may hold
         for t in range(x.shape[0]):
-            if v is None:
-                h = x[t].to(state_dtype, copy=True).mul_(self.gain)
-            else:
-                h = v.mul_(self.decay).add_(x[t], alpha=self.gain)
+            h = x[t].to(state_dtype, copy=True).mul_(self.gain) if v is None else v.mul_(self.decay).add_(x[t], alpha=self.gain)
             spikes = out[t]
             spikes.copy_((h >= self.threshold).view(torch.uint8))  # uint8 -> float copies vectorise, bool does not
             if self.reset == "zero":

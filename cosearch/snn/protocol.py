@@ -9,7 +9,8 @@ from a canonical genome of its family (:mod:`cosearch.workload`). It takes
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch import nn
 

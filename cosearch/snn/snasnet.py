@@ -16,7 +16,8 @@ Output: class scores ``[B, classes]`` averaged over the T timesteps.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

@@ -15,7 +15,7 @@ by the derivative of a smooth stand-in. Names and default widths follow the fiel
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -9,7 +9,8 @@ and everything after run every timestep. Layer shapes match :func:`cosearch.work
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

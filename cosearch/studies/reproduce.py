@@ -18,10 +18,10 @@ are the published claims (anchors.md sections 1, 3, 4). Comparisons follow each 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from cosearch.config import load_experiment
 from cosearch.core.errors import CosearchError

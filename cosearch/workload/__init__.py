@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from functools import cache
-from typing import Any, Mapping
+from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
 from cosearch.workload.shapes import Family, LayerShape
@@ -74,5 +75,13 @@ def scale_channels(genome: Mapping[str, Any], scale: float) -> dict[str, Any]:
     return canonical_genome({**genome, "channels": scaled})
 
 
-__all__ = ["Family", "LayerShape", "canonical_genome", "family", "families", "network_layers", "network_slots",
-           "scale_channels"]
+__all__ = [
+    "Family",
+    "LayerShape",
+    "canonical_genome",
+    "families",
+    "family",
+    "network_layers",
+    "network_slots",
+    "scale_channels",
+]

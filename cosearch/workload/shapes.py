@@ -8,8 +8,9 @@ and which torch module implements it (``"module:Class"``, imported only by :mod:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ edge carries no weights has no :class:`~cosearch.workload.shapes.LayerShape`.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
 from cosearch.workload.shapes import Family, LayerShape
@@ -33,10 +34,7 @@ def node_pairs(nodes: int) -> list[tuple[int, int]]:
 
 def parse_cell(cell: Any, nodes: int) -> list[list[int]]:
     """An op matrix from a nested list or a string like ``"0303 0030 2002 0200"`` (rows)."""
-    if isinstance(cell, str):
-        rows = [[int(ch) for ch in row] for row in cell.split()]
-    else:
-        rows = [[int(v) for v in row] for row in cell]
+    rows = [[int(ch) for ch in row] for row in cell.split()] if isinstance(cell, str) else [[int(v) for v in row] for row in cell]
     if len(rows) != nodes or any(len(row) != nodes for row in rows):
         raise InvalidCandidate(f"cell must be a {nodes}x{nodes} op matrix, got {cell!r}")
     if any(v not in SNASNET_OPS for row in rows for v in row):

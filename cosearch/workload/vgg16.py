@@ -7,7 +7,8 @@ flattened ``C13 x 2 x 2`` spikes: 14 slots (13 conv + classifier). Conv 1 sees t
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
 from cosearch.workload.shapes import Family, LayerShape
