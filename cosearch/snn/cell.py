@@ -138,6 +138,6 @@ class Cell(Stateful, SharedLIFs):
             if v is None:  # only fed by feedback, which is zero at t = 0
                 v = torch.zeros_like(x)
             values.append(v)
-            lif = self.lifs.get(f"node{node}", None)
+            lif = self.lifs[f"node{node}"] if f"node{node}" in self.lifs else None  # noqa: SIM401 - ModuleDict has no get()
             spikes.append(None if lif is None else lif(v))
         return values, spikes
