@@ -60,8 +60,8 @@ def main() -> None:
         candidates = random_candidates(batch, seed=batch)
         upstream = [{}] * batch
         repeats = 5 if batch <= 1000 else 2
-        t_price = best_time(lambda: price(map_candidates(candidates, model), model).metrics(), repeats)
-        t_eval = best_time(lambda: evaluator.evaluate_batch(candidates, upstream), repeats)
+        t_price = best_time(lambda c=candidates: price(map_candidates(c, model), model).metrics(), repeats)
+        t_eval = best_time(lambda c=candidates, u=upstream: evaluator.evaluate_batch(c, u), repeats)
         print(f"{batch:>7} {batch / t_price:>13,.0f} {t_price / batch * 1e6:>8.1f} "
               f"{batch / t_eval:>17,.0f} {t_eval / batch * 1e6:>8.1f}")
 

@@ -157,24 +157,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device_noise(run_config: dict | None, project_dir: Path | None):  # noqa: ANN202 - returns a callable
-    """``f(net, candidate) -> perturbed copy`` from cosearch.proxy.noise (weights programmed onto the devices)."""
+def _device_noise(run_config: dict | None, project_dir: Path | None):
+    """``f(net, candidate) -> perturbed copy``: every weight layer programmed onto the candidate's
+    devices at t = 0 (:func:`cosearch.proxy.noise.program_network`)."""
     import copy
 
-    import torch
+    from cosearch.core.candidate import Candidate
+    from cosearch.hw import load_hardware_section
+    from cosearch.proxy.noise import program_network
+    from cosearch.snn.protocol import SpikingNetwork
 
-    from cosearch.proxy import noise as device_noise
+    hardware = load_hardware_section(project_dir, (run_config or {}).get("hardware"))
 
-    hardware = device_noise.default_hardware(project_dir, (run_config or {}).get("hardware"))
-
-    def perturb(net, candidate):  # noqa: ANN001, ANN202
+    def perturb(net: SpikingNetwork, candidate: Candidate) -> SpikingNetwork:
         noisy = copy.deepcopy(net)
-        modules = noisy.weight_layers()
-        mappings = device_noise.layer_mappings(candidate, hardware, list(modules))
-        generator = torch.Generator().manual_seed(int(candidate.seed) + device_noise.NOISE_SEED_OFFSET)
-        with torch.no_grad():
-            for slot, module in sorted(modules.items()):
-                module.weight.copy_(device_noise.program_weights(module.weight, mappings[slot], 0.0, generator))
+        program_network(noisy, candidate, hardware, 0.0)
         return noisy
 
     return perturb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
-from cosearch.hw import load_hardware, map_candidates, price
+from cosearch.hw import load_hardware, load_hardware_section, map_candidates, price
 from cosearch.hw.cards import DEFAULT_CARDS, load_cards, resolve_card_paths
 from cosearch.workload import canonical_genome
 
@@ -27,7 +28,7 @@ def test_default_cards_load_and_every_constant_is_cited():
     assert cards.sources and all(source.strip() for source in cards.sources.values())
     model = load_hardware(REPO)
     assert set(model.devices) == {"sram", "pcm", "fefet", "rram"}
-    assert model.node_nm == 32
+    assert model.chip.node.nm == 32
 
 
 def test_missing_source_names_file_and_key(project: Path):
@@ -87,6 +88,50 @@ device:
 
 def test_experiment_overrides_accept_plain_values(project: Path):
     model = load_hardware(project, overrides={"tile": {"pes_per_tile": 8}})
-    assert model.pes_per_tile == 8
+    assert model.tile.pes_per_tile == 8
     with pytest.raises(ConfigError, match=r"hardware.overrides: tile.pes_per_tile: must be a positive integer"):
         load_hardware(project, overrides={"tile": {"pes_per_tile": 0}})
+
+
+def test_device_noise_block_is_checked_on_load_against_its_model(project: Path):
+    card = project / "hw_models/devices/pcm.yaml"
+    text = card.read_text()
+    card.write_text(re.sub(r"\n  g_max_us: [^\n]*", "", text))
+    with pytest.raises(ConfigError, match=r"devices/pcm.yaml: nonideality.g_max_us: missing"):
+        load_hardware(project)
+    card.write_text(text.replace("model: {value: pcm_aihwkit,", "model: {value: pcm_ibm,"))
+    with pytest.raises(ConfigError, match=r"devices/pcm.yaml: nonideality.model: unknown noise model 'pcm_ibm' "
+                                          r"\(known: none, pcm_aihwkit, fefet_d2d\)"):
+        load_hardware(project)
+    card.write_text(text.replace("  t0_s:", "  t00_s: {value: 1, source: typo}\n  t0_s:"))
+    with pytest.raises(ConfigError, match=r"devices/pcm.yaml: nonideality.t00_s: unknown key \(allowed: .*g_max_us"):
+        load_hardware(project)
+
+
+def test_missing_noise_parameter_names_the_real_card_file(project: Path):
+    """A device card outside hw_models/devices/ is named by its own path (the cards know each key's file)."""
+    lab = project / "lab"
+    lab.mkdir()
+    text = (project / "hw_models/devices/pcm.yaml").read_text().replace("name: pcm", "name: pcm_lab")
+    (lab / "pcm_lab.yaml").write_text(re.sub(r"\n  read_noise_q: [^\n]*", "", text))
+    cards = ["hw_models/*.yaml", "hw_models/devices/sram.yaml", "lab/pcm_lab.yaml"]
+    with pytest.raises(ConfigError, match=r"lab/pcm_lab.yaml: nonideality.read_noise_q: missing"):
+        load_hardware(project, cards=cards)
+
+
+def test_noise_parameters_come_from_the_card(project: Path):
+    card = project / "hw_models/devices/fefet.yaml"
+    card.write_text(card.read_text().replace("value: 0.1\n", "value: 0.25\n"))
+    model = load_hardware(project)
+    assert model.devices["fefet"].noise.d2d_sigma_rel == 0.25
+    assert model.devices["pcm"].noise.prog_noise_coeffs_us == (0.26348, 1.9650, -1.1731)
+    assert model.devices["rram"].noise.MODEL == "none"
+
+
+def test_hardware_section_is_checked_in_one_place():
+    with pytest.raises(ConfigError, match=r"hardware.nodes: unknown key \(allowed: cards, node_nm, defaults, overrides\)"):
+        load_hardware_section(REPO, {"nodes": 32})
+    with pytest.raises(ConfigError, match=r"hardware.cards: must be a list"):
+        load_hardware_section(REPO, {"cards": "hw_models/*.yaml"})
+    assert load_hardware_section(REPO, {"node_nm": 22}).chip.node.nm == 22
+    assert load_hardware_section().device_names == load_hardware(REPO).device_names  # the package's own cards

@@ -137,3 +137,16 @@ def test_component_names_are_the_public_lists(model):
 
     cost = cost_of(model)
     assert tuple(cost.energy_pj) == ENERGY_COMPONENTS and tuple(cost.area_um2) == AREA_COMPONENTS
+
+
+def test_mapping_ranges_are_those_of_core_mapping_keys(model):
+    """The vectorised check says what check_layer_mapping would say of the first bad value."""
+    from cosearch.core.candidate import MAPPING_KEYS
+
+    bad = {"adc_bits": MAPPING_KEYS["adc_bits"].high + 1, "xbar_size": 0, "weight_bits": 2.5}
+    for key, value in bad.items():
+        with pytest.raises(ConfigError) as info:
+            cost_of(model, **{key: value})
+        assert str(info.value) == f": candidate.hardware.{key}: {MAPPING_KEYS[key].value_error(value)}"
+    with pytest.raises(ConfigError, match=r"candidate.hardware.column_sharing: cannot exceed the crossbar size"):
+        cost_of(model, column_sharing=128, xbar_size=64)

@@ -44,8 +44,8 @@ def vgg9_like(channels: int, timesteps: int = 5):
 
 
 def test_preset_constants(spikesim):
-    assert spikesim.node_nm == 65 and spikesim.analog_psum and spikesim.xbars_per_pe == 9
-    assert spikesim.adc_energy("sar", 4) == pytest.approx(2.03084)
+    assert spikesim.chip.node.nm == 65 and spikesim.pe.analog_psum and spikesim.pe.xbars_per_pe == 9
+    assert spikesim.adc.energy("sar", 4) == pytest.approx(2.03084)
 
 
 @pytest.mark.parametrize("channels", [64, 128, 256])

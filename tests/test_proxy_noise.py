@@ -19,16 +19,17 @@ from cosearch.evaluators.proxy import ProxyEvaluator
 from cosearch.hw import load_hardware
 from cosearch.proxy import ProxySettings, proxy_score
 from cosearch.proxy.noise import (
+    NOISE_SEED_OFFSET,
     code_tables,
     conv_groups,
     grouped_conv2d,
     grouped_linear,
     layer_mappings,
-    pcm_drift_nu,
-    pcm_prog_sigma_us,
+    program_network,
     program_weights,
     quantise_psum_,
 )
+from cosearch.snn import build
 from cosearch.workload import canonical_genome, network_layers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,10 +55,11 @@ def _metrics(images, hardware, seed=3, settings=NOISY, **mapping):
 
 # ---------------------------------------------------------------- device models ----
 
-def test_pcm_sigma_polynomial_and_drift_nu_at_hand_computed_points() -> None:
-    sigma = pcm_prog_sigma_us(np.array([0.0, 0.5, 1.0]))
+def test_pcm_sigma_polynomial_and_drift_nu_at_hand_computed_points(hardware) -> None:
+    pcm = hardware.devices["pcm"].noise  # parameters from hw_models/devices/pcm.yaml
+    sigma = pcm.prog_sigma_us(np.array([0.0, 0.5, 1.0]))
     assert sigma == pytest.approx([0.26348, 0.26348 + 0.9825 - 0.293275, 0.26348 + 1.9650 - 1.1731], abs=1e-9)
-    mean, std = pcm_drift_nu(np.array([1.0, 0.1, 0.01, 1e-3, 0.0]))
+    mean, std = pcm.drift_nu(np.array([1.0, 0.1, 0.01, 1e-3, 0.0]))
     # mean: clip(-0.0155 ln g' + 0.0244, 0.049, 0.1) with g' = g / g_max (aihwkit)
     assert mean == pytest.approx([0.049, 0.0155 * math.log(10) + 0.0244, 0.0155 * math.log(100) + 0.0244, 0.1, 0.1])
     # std: clip(-0.0125 ln g' - 0.0059, 0.008, 0.045)
@@ -69,14 +71,15 @@ def test_pcm_code_moments_match_a_per_cell_monte_carlo(hardware) -> None:
     mapping = layer_mappings(Candidate(network=CELL, timesteps=2, hardware={"device": "pcm"}), hardware, [0])[0]
     assert (mapping.bits_per_cell, mapping.weight_bits) == (2, 8)
     mean_table, std_table = code_tables(mapping, DAY)
+    pcm = hardware.devices["pcm"].noise
     rng = np.random.default_rng(0)
     n, g_max, t0, t_read = 400_000, 25.0, 20.0, 2.5e-7
     t = DAY + t0
 
     def cell(g: float) -> np.ndarray:
         g_rel = g / g_max
-        g_p = np.maximum(g + pcm_prog_sigma_us(g_rel) * rng.standard_normal(n), 0.0)
-        mu, sd = pcm_drift_nu(g_rel)
+        g_p = np.maximum(g + pcm.prog_sigma_us(g_rel) * rng.standard_normal(n), 0.0)
+        mu, sd = pcm.drift_nu(g_rel)
         g_d = g_p * (t / t0) ** (-np.abs(mu + sd * rng.standard_normal(n)))
         q_s = min(0.0088 / max(g_rel**0.65, 1e-3), 0.2)
         return g_d + np.abs(g_d) * q_s * math.sqrt(math.log((t + t_read) / (2 * t_read))) * rng.standard_normal(n)
@@ -94,6 +97,24 @@ def test_sram_programming_is_exact_weight_quantisation(hardware) -> None:
     step = float(w.abs().max()) / 15
     expected = torch.round(w / step) * step
     assert torch.allclose(program_weights(w, mapping, DAY, None), expected, atol=1e-6)
+
+
+def test_program_network_programs_every_weight_layer_in_slot_order(hardware) -> None:
+    """One generator seeded from the candidate, drawn layer by layer in slot order; weights written in place."""
+    torch.manual_seed(0)
+    net = build(CELL, 2)
+    candidate = Candidate(network=CELL, timesteps=2, seed=5, hardware={"device": "pcm", "weight_bits": 6})
+    clean = {slot: module.weight.detach().clone() for slot, module in net.weight_layers().items()}
+    programmed = program_network(net, candidate, hardware, DAY)
+    assert list(programmed) == sorted(clean)
+    mappings = layer_mappings(candidate, hardware, sorted(clean))
+    generator = torch.Generator().manual_seed(5 + NOISE_SEED_OFFSET)
+    for slot in sorted(clean):
+        expected = program_weights(clean[slot], mappings[slot], DAY, generator)
+        assert torch.equal(net.weight_layers()[slot].weight.detach(), expected)
+        assert programmed[slot].mapping == mappings[slot]
+        assert programmed[slot].weight_error == pytest.approx(
+            float((expected - clean[slot]).norm() / clean[slot].norm()), rel=1e-6)
 
 
 # ------------------------------------------------------------ ADC partial sums ----

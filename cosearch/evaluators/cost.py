@@ -2,7 +2,7 @@
 
 Experiment YAML::
 
-    hardware:                      # read from EvaluationContext.hardware
+    hardware:                      # EvaluationContext.hardware, checked by cosearch.hw.load_hardware_section
       cards: ["hw_models/*.yaml", "hw_models/devices/*.yaml"]   # default; paths/globs under project_dir
       node_nm: 32                  # default: the cards' chip.node_nm
       defaults: {device: rram, adc_bits: 5}   # per-layer mapping defaults over the cards' defaults
@@ -17,16 +17,16 @@ Metrics: ``hw_energy_pj``, ``hw_latency_ns``, ``hw_area_mm2``, ``hw_edap`` (pJ*n
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.hw.cost import breakdowns, price
 from cosearch.hw.mapping import map_candidates
-from cosearch.hw.model import load_hardware
+from cosearch.hw.model import load_hardware_section
 
-HARDWARE_SECTION_KEYS = ("cards", "node_nm", "defaults", "overrides")
 OPTION_KEYS = ("use_activity",)
 ACTIVITY_METRIC = "proxy_input_activity"
 
@@ -48,21 +48,7 @@ class CostEvaluator(Evaluator):
         self.use_activity = self.options.get("use_activity", False)
         if not isinstance(self.use_activity, bool):
             raise ConfigError("", "options.use_activity", f"must be true or false (got {self.use_activity!r})")
-        section = dict(self.context.hardware or {})
-        for key in section:
-            if key not in HARDWARE_SECTION_KEYS:
-                raise ConfigError("", f"hardware.{key}",
-                                  f"unknown key (allowed: {', '.join(HARDWARE_SECTION_KEYS)})")
-        cards = section.get("cards")
-        if cards is not None and (isinstance(cards, str) or not isinstance(cards, Sequence)):
-            raise ConfigError("", "hardware.cards", "must be a list of card files or globs")
-        self.model = load_hardware(
-            project_dir=self.context.project_dir,
-            cards=cards,
-            node_nm=section.get("node_nm"),
-            defaults=section.get("defaults"),
-            overrides=section.get("overrides"),
-        )
+        self.model = load_hardware_section(self.context.project_dir, self.context.hardware)
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
         return self.evaluate_batch([candidate], [upstream])[0]

@@ -10,7 +10,7 @@ import torch
 from cosearch.core.candidate import Candidate
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import ImageSet, load_dataset, resolve_cifar10
-from cosearch.proxy.noise import default_hardware
+from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_score
 
 
@@ -56,7 +56,7 @@ class ProxyEvaluator(Evaluator):
         self._images: ImageSet | None = None
         self.hardware = None
         if self.settings.noise:  # load (and check) the cards now, as the cost evaluator does
-            self.hardware = default_hardware(self.context.project_dir, self.context.hardware)
+            self.hardware = load_hardware_section(self.context.project_dir, self.context.hardware)
         torch.set_num_threads(available_cores())
 
     @property

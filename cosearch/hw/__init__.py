@@ -3,13 +3,18 @@
 Public surface:
 
 * :func:`load_hardware` - read ``hw_models/`` cards into a :class:`HardwareModel` at one node;
+  :func:`load_hardware_section` - the same from an experiment's ``hardware`` section (checked here);
+* :class:`HardwareModel` - one object per level: ``devices`` (:class:`Device`), ``crossbar``,
+  ``adc`` (:class:`AdcTable`), ``peripherals``, ``pe``, ``tile``, ``chip``;
 * :func:`map_candidates` - candidates -> ``[n, L]`` layer/mapping arrays;
 * :func:`price` - vectorised per-layer, per-component costs (:class:`CostArrays`, ``.metrics()``);
-* :class:`CostEvaluator` - the ``cost`` evaluator of an experiment (``cosearch.evaluators.cost``).
+* :func:`code_moments` - device conductance physics per weight code (for the noise-aware proxy);
+* the ``cost`` evaluator of an experiment is :class:`cosearch.evaluators.cost.CostEvaluator`.
 
 Pure numpy: nothing here imports torch.
 """
 
+from cosearch.hw.adc import ADC_MODELS, AdcTable
 from cosearch.hw.cost import (
     AREA_COMPONENTS,
     ENERGY_COMPONENTS,
@@ -17,16 +22,12 @@ from cosearch.hw.cost import (
     breakdowns,
     price,
 )
+from cosearch.hw.device import NOISE_MODELS, Device, DeviceNoise, code_moments, level_moments
 from cosearch.hw.mapping import LayerArrays, map_candidates
-from cosearch.hw.model import (
-    ADC_TYPES,
-    MAPPING_KEYS,
-    Device,
-    HardwareModel,
-    load_hardware,
-)
+from cosearch.hw.model import HARDWARE_SECTION_KEYS, HardwareModel, load_hardware, load_hardware_section
 
 __all__ = [
-    "ADC_TYPES", "AREA_COMPONENTS", "ENERGY_COMPONENTS", "MAPPING_KEYS", "CostArrays", "Device", "HardwareModel",
-    "LayerArrays", "breakdowns", "load_hardware", "map_candidates", "price",
+    "ADC_MODELS", "AREA_COMPONENTS", "ENERGY_COMPONENTS", "HARDWARE_SECTION_KEYS", "NOISE_MODELS", "AdcTable",
+    "CostArrays", "Device", "DeviceNoise", "HardwareModel", "LayerArrays", "breakdowns", "code_moments",
+    "level_moments", "load_hardware", "load_hardware_section", "map_candidates", "price",
 ]

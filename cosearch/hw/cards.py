@@ -17,16 +17,17 @@ kind                      top-level sections it may hold
 
 Cards are deep-merged in the order given, so a preset listed last overrides the base cards.
 Every value is checked here for shape (a ``{value, source}`` leaf with a non-empty source);
-the meaning of each key is checked by :mod:`cosearch.hw.model`. Errors are
+the meaning of each key is checked by :mod:`cosearch.hw.schema`. Errors are
 :class:`~cosearch.core.errors.ConfigError` naming the card file and the key path.
 """
 
 from __future__ import annotations
 
 import glob
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import yaml
 

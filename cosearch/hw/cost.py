@@ -55,11 +55,11 @@ class CostArrays:
 
     @cached_property
     def layer_energy_pj(self) -> np.ndarray:
-        return sum(self.energy_pj.values())
+        return sum(self.energy_pj.values(), np.zeros(self.latency_ns.shape))
 
     @cached_property
     def layer_area_um2(self) -> np.ndarray:
-        return sum(self.area_um2.values())
+        return sum(self.area_um2.values(), np.zeros(self.latency_ns.shape))
 
     @property
     def total_energy_pj(self) -> np.ndarray:
@@ -96,7 +96,8 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     g_mean = np.array([d.g_mean_s for d in devices])[layers.device]
     fixed_read = np.array([np.nan if d.array_read_energy_pj is None else d.array_read_energy_pj
                            for d in devices])[layers.device]
-    f_um = model.feature_um
+    f_um = model.chip.node.feature_um
+    pe, tile, chip, peripherals = model.pe, model.tile, model.chip, model.peripherals
 
     x = layers.xbar_size
     s = layers.column_sharing
@@ -105,21 +106,21 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     p = np.ceil(rows / x)
     q = np.ceil(columns / x)
     crossbars = p * q * layers.valid
-    g = np.ceil(p / model.xbars_per_pe)
+    g = np.ceil(p / pe.xbars_per_pe)
     pes = g * q * layers.valid
-    tiles = np.ceil(pes / model.pes_per_tile)
-    groups = g if model.analog_psum else p
+    tiles = np.ceil(pes / tile.pes_per_tile)
+    groups = g if pe.analog_psum else p
     conversions = groups * columns  # per pass
     adcs = groups * q * np.ceil(x / s) * layers.valid
     rows_xb = rows / p
-    rows_at_adc = rows_xb * (p / g if model.analog_psum else 1.0)
+    rows_at_adc = rows_xb * (p / g if pe.analog_psum else 1.0)
     a = layers.activity
     busy = 1.0 - (1.0 - a) ** rows_xb  # probability a crossbar has an active row
 
     b = layers.input_bits
     passes = layers.positions * b  # per run
     runs = np.where(layers.per_timestep, layers.timesteps[:, None], 1.0)
-    t_conv = model.adc_latency_ns[layers.adc_type, layers.adc_bits]
+    t_conv = model.adc.latency_ns[layers.adc_type, layers.adc_bits]
     accumulator_bits = layers.adc_bits + layers.weight_bits + b
 
     def fixed_or(fixed: float, computed: np.ndarray | float) -> np.ndarray | float:
@@ -130,30 +131,31 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     array = np.where(np.isnan(fixed_read), passes * conversions * column_pj,
                      passes * p * q * s * busy * np.nan_to_num(fixed_read))
     converted = passes * conversions * busy
-    row_pj = model.row_wire_cap_ff_per_um * x * np.sqrt(cell_area_f2) * f_um * v_read**2 * 1e-3  # fF*V^2 -> pJ
+    row_pj = model.crossbar.row_wire_cap_ff_per_um * x * np.sqrt(cell_area_f2) * f_um * v_read**2 * 1e-3  # fF*V^2 -> pJ
     accesses = passes * pes
     bits_in = passes * q * rows
     area = _component_areas(layers, model, crossbars, adcs, pes, tiles, cell_area_f2, s, accumulator_bits)
     tile_area = sum(area.values()) / np.maximum(tiles, 1.0)  # one tile of the layer: H-tree length sqrt(area)
-    wire_bit_pj = fixed_or(model.interconnect_energy_per_bit_pj,
-                           model.wire_energy_per_bit_mm_pj * np.sqrt(tile_area) * 1e-3)
+    interconnect = tile.interconnect
+    wire_bit_pj = fixed_or(interconnect.energy_per_bit_pj,
+                           interconnect.wire_energy_per_bit_mm_pj * np.sqrt(tile_area) * 1e-3)
     energy = {
         "array": array,
-        "adc": converted * model.adc_energy_pj[layers.adc_type, layers.adc_bits],
-        "mux": converted * model.mux_energy_pj,
-        "dac": passes * q * rows * a * fixed_or(model.dac_energy_fixed_pj, row_pj),
-        "shift_add": converted * fixed_or(model.shift_add_energy_fixed_pj,
-                                          model.shift_add_energy_per_bit_pj * accumulator_bits),
-        "temp_buffer": passes * adcs * busy * model.temp_buffer_energy_pj,
-        "tile_buffer": accesses * model.tile_buffer_energy_per_access_pj + bits_in * model.tile_buffer_energy_per_bit_pj,
-        "global_buffer": accesses * model.global_buffer_energy_per_access_pj
-        + layers.positions * (layers.cin * b + layers.cout) * model.global_buffer_energy_per_bit_pj,
-        "interconnect": accesses * model.interconnect_energy_per_access_pj + bits_in * wire_bit_pj,
+        "adc": converted * model.adc.energy_pj[layers.adc_type, layers.adc_bits],
+        "mux": converted * peripherals.mux.energy_pj,
+        "dac": passes * q * rows * a * fixed_or(peripherals.dac.energy_pj, row_pj),
+        "shift_add": converted * fixed_or(peripherals.shift_add.energy_pj,
+                                          peripherals.shift_add.energy_per_bit_pj * accumulator_bits),
+        "temp_buffer": passes * adcs * busy * peripherals.temp_buffer.energy_pj,
+        "tile_buffer": accesses * tile.buffer.energy_per_access_pj + bits_in * tile.buffer.energy_per_bit_pj,
+        "global_buffer": accesses * chip.global_buffer.energy_per_access_pj
+        + layers.positions * (layers.cin * b + layers.cout) * chip.global_buffer.energy_per_bit_pj,
+        "interconnect": accesses * interconnect.energy_per_access_pj + bits_in * wire_bit_pj,
     }
     energy = {name: value * runs * layers.valid for name, value in energy.items()}
-    energy["lif"] = layers.positions * layers.cout * model.lif_energy_pj * layers.timesteps[:, None] * layers.valid
+    energy["lif"] = layers.positions * layers.cout * peripherals.lif.energy_pj * layers.timesteps[:, None] * layers.valid
 
-    latency = passes * (s * t_conv + model.shift_add_latency_ns) * runs * layers.valid
+    latency = passes * (s * t_conv + peripherals.shift_add.latency_ns) * runs * layers.valid
     ops = 2.0 * layers.positions * rows * layers.cout * runs * layers.valid
     return CostArrays(
         energy_pj=energy,
@@ -164,7 +166,7 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
         pes=pes,
         tiles=tiles,
         pe_cycles=accesses * runs * layers.valid,
-        global_buffer_area_um2=model.global_buffer_area_um2,
+        global_buffer_area_um2=chip.global_buffer.area_um2,
     )
 
 
@@ -174,17 +176,19 @@ def _component_areas(
 ) -> dict[str, np.ndarray]:
     """Area [um^2] of each component of each layer (weights stay resident: no sharing between layers)."""
     x = layers.xbar_size
-    mux_each = s * model.mux_area_per_input_um2 if np.isnan(model.mux_area_fixed_um2) else model.mux_area_fixed_um2
+    node, peripherals, tile = model.chip.node, model.peripherals, model.tile
+    mux = peripherals.mux
+    mux_each = s * mux.area_per_input_um2 if np.isnan(mux.area_um2) else mux.area_um2
     return {
-        "array": crossbars * x * x * cell_area_f2 * model.feature_um**2,
-        "adc": adcs * model.adc_area_um2[layers.adc_type, layers.adc_bits],
+        "array": crossbars * x * x * cell_area_f2 * node.feature_um**2,
+        "adc": adcs * model.adc.area_um2[layers.adc_type, layers.adc_bits],
         "mux": adcs * mux_each,
-        "dac": crossbars * x * model.dac_transistors_per_row * model.min_transistor_um2,
-        "shift_add": adcs * accumulator_bits * model.shift_add_transistors_per_bit * model.min_transistor_um2,
-        "temp_buffer": pes * model.temp_buffer_area_um2,
-        "tile_buffer": tiles * model.tile_buffer_area_um2,
-        "interconnect": tiles * model.interconnect_area_um2,
-        "lif": layers.positions * layers.cout * model.lif_area_per_neuron_um2 * layers.valid,
+        "dac": crossbars * x * peripherals.dac.transistors_per_row * node.min_transistor_um2,
+        "shift_add": adcs * accumulator_bits * peripherals.shift_add.transistors_per_bit * node.min_transistor_um2,
+        "temp_buffer": pes * peripherals.temp_buffer.area_um2,
+        "tile_buffer": tiles * tile.buffer.area_um2,
+        "interconnect": tiles * tile.interconnect.area_um2,
+        "lif": layers.positions * layers.cout * peripherals.lif.area_per_neuron_um2 * layers.valid,
     }
 
 

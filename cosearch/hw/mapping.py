@@ -19,18 +19,20 @@ native precision (1 for spikes, 3 for 2x2-pooled spikes), else the mapping's ``i
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from cosearch.core.candidate import Candidate
+from cosearch.core.candidate import MAPPING_KEYS, Candidate
 from cosearch.core.errors import ConfigError
-from cosearch.hw.model import ADC_TYPES, MAX_ADC_BITS, HardwareModel
+from cosearch.hw.model import HardwareModel
 from cosearch.workload import LayerShape, network_layers
 
-_INT_KEYS = ("adc_bits", "column_sharing", "input_bits", "weight_bits", "xbar_size")
+#: Columns of a genome's layer rows (:class:`_Shapes`); ``native_input_bits`` 0 = not native.
+SHAPE_COLUMNS: tuple[str, ...] = ("cin", "cout", "kernel", "positions", "native_input_bits")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class LayerArrays:
     input_bits: np.ndarray  # bit-planes per output position
     per_timestep: np.ndarray  # bool
     device: np.ndarray  # index into model.device_names
-    adc_type: np.ndarray  # index into ADC_TYPES
+    adc_type: np.ndarray  # index into model.adc.names
     adc_bits: np.ndarray
     column_sharing: np.ndarray
     weight_bits: np.ndarray
@@ -71,7 +73,7 @@ def _hashable(network: Mapping[str, Any]) -> tuple | None:
 
 @dataclass(frozen=True)
 class _Shapes:
-    """One genome's layers as rows ``[cin, cout, kernel, positions, native input bits]``."""
+    """One genome's layers as rows with the columns :data:`SHAPE_COLUMNS`."""
 
     rows: np.ndarray
     per_timestep: list[bool]
@@ -80,9 +82,10 @@ class _Shapes:
 
 
 def _shapes(layers: Sequence[LayerShape]) -> _Shapes:
-    rows = np.array([[l.cin, l.cout, l.kernel, l.h_out * l.w_out, l.input_bits or 0] for l in layers], dtype=float)
-    return _Shapes(rows.reshape(len(layers), 5), [l.per_timestep for l in layers],
-                   [l.name for l in layers], [l.slot for l in layers])
+    rows = np.array([[layer.cin, layer.cout, layer.kernel, layer.h_out * layer.w_out, layer.input_bits or 0]
+                     for layer in layers], dtype=float)
+    return _Shapes(rows.reshape(len(layers), len(SHAPE_COLUMNS)), [layer.per_timestep for layer in layers],
+                   [layer.name for layer in layers], [layer.slot for layer in layers])
 
 
 @lru_cache(maxsize=65536)
@@ -112,57 +115,60 @@ def map_candidates(
     Raises:
         ConfigError: a mapping value the cards cannot price (unknown device, bits out of range ...).
     """
-    device_index = {name: i for i, name in enumerate(model.device_names)}
-    adc_index = {name: i for i, name in enumerate(ADC_TYPES)}
+    lookups = {key: {name: i for i, name in enumerate(names)} for key, names in model.mapping_names.items()}
     per_layer = [candidate_shapes(c) for c in candidates]
     n, width = len(candidates), max((len(shapes.slots) for shapes in per_layer), default=0)
     width = max(width, 1)
-    shape_cols = np.zeros((5, n, width))
+    shape_rows = np.zeros((len(SHAPE_COLUMNS), n, width))
     per_ts = np.zeros((n, width), dtype=bool)
     valid = np.zeros((n, width), dtype=bool)
-    mapped = np.zeros((7, n, width))
-    activity = np.full((n, width), model.default_activity)
+    columns = {key: np.zeros((n, width)) for key in MAPPING_KEYS}
+    activity = np.full((n, width), model.chip.default_activity)
     names: list[list[str]] = []
     slots: list[list[int]] = []
     defaults = model.defaults
-    lookups = {"device": device_index, "adc_type": adc_index}
     for row, (candidate, shapes) in enumerate(zip(candidates, per_layer)):
         layer_slots = shapes.slots
         count = len(layer_slots)
         names.append(shapes.names)
         slots.append(layer_slots)
         valid[row, :count] = True
-        shape_cols[:, row, :count] = shapes.rows.T
+        shape_rows[:, row, :count] = shapes.rows.T
         per_ts[row, :count] = shapes.per_timestep
         hardware = candidate.hardware
-        for index, key in enumerate(("device", "adc_type", *_INT_KEYS)):
+        for key, column in columns.items():
             value = hardware.get(key, defaults[key])
             values = [value[s] for s in layer_slots] if isinstance(value, (tuple, list)) else [value] * count
             if key in lookups:
                 values = [_lookup(lookups[key], v, key) for v in values]
-            mapped[index, row, :count] = values
+            column[row, :count] = values
         measured = activities[row] if activities is not None else None
         if measured is not None:
-            for column, slot in enumerate(layer_slots):
-                if slot < len(measured) and measured[slot] is not None:
-                    activity[row, column] = float(measured[slot])
-    _check_ranges(mapped, valid, activity)
-    input_bits = np.where(shape_cols[4] > 0, shape_cols[4], mapped[4])
+            for column_index, slot in enumerate(layer_slots):
+                value = measured[slot] if slot < len(measured) else None
+                if value is not None:
+                    activity[row, column_index] = float(value)
+    _check_ranges(columns, valid, activity)
+    shape = dict(zip(SHAPE_COLUMNS, shape_rows))
+    input_bits = np.where(shape["native_input_bits"] > 0, shape["native_input_bits"], columns["input_bits"])
     pad = ~valid
+    adc_type = columns["adc_type"].astype(np.intp)
+    adc_bits = np.where(pad, 1, columns["adc_bits"]).astype(np.intp)
+    model.adc.check_priced(adc_type[valid], adc_bits[valid], "candidate.hardware.adc_bits")
     return LayerArrays(
         valid=valid,
-        cin=np.where(pad, 1.0, shape_cols[0]),
-        cout=np.where(pad, 0.0, shape_cols[1]),
-        kernel=np.where(pad, 1.0, shape_cols[2]),
-        positions=np.where(pad, 0.0, shape_cols[3]),
+        cin=np.where(pad, 1.0, shape["cin"]),
+        cout=np.where(pad, 0.0, shape["cout"]),
+        kernel=np.where(pad, 1.0, shape["kernel"]),
+        positions=np.where(pad, 0.0, shape["positions"]),
         input_bits=np.where(pad, 1.0, input_bits),
         per_timestep=per_ts,
-        device=mapped[0].astype(np.intp),
-        adc_type=mapped[1].astype(np.intp),
-        adc_bits=np.where(pad, 1, mapped[2]).astype(np.intp),
-        column_sharing=np.where(pad, 1.0, mapped[3]),
-        weight_bits=np.where(pad, 1.0, mapped[5]),
-        xbar_size=np.where(pad, 1.0, mapped[6]),
+        device=columns["device"].astype(np.intp),
+        adc_type=adc_type,
+        adc_bits=adc_bits,
+        column_sharing=np.where(pad, 1.0, columns["column_sharing"]),
+        weight_bits=np.where(pad, 1.0, columns["weight_bits"]),
+        xbar_size=np.where(pad, 1.0, columns["xbar_size"]),
         activity=activity,
         timesteps=np.array([c.timesteps for c in candidates], dtype=float),
         names=names,
@@ -178,24 +184,20 @@ def _lookup(index: Mapping[str, int], value: Any, key: str) -> int:
                           f"unknown {key} {value!r} (cards define: {', '.join(index)})") from None
 
 
-def _check_ranges(mapped: np.ndarray, valid: np.ndarray, activity: np.ndarray) -> None:
-    checks = (
-        (2, 1, MAX_ADC_BITS, "adc_bits"),
-        (3, 1, None, "column_sharing"),
-        (4, 1, None, "input_bits"),
-        (5, 1, None, "weight_bits"),
-        (6, 1, None, "xbar_size"),
-    )
-    for index, low, high, key in checks:
-        values = mapped[index][valid]
-        bad = (values < low) | (values != np.round(values))
-        if high is not None:
-            bad |= values > high
+def _check_ranges(columns: Mapping[str, np.ndarray], valid: np.ndarray, activity: np.ndarray) -> None:
+    """The range rule of :data:`~cosearch.core.candidate.MAPPING_KEYS` on every real layer, vectorised."""
+    for key, spec in MAPPING_KEYS.items():
+        if spec.kind is not int:
+            continue
+        values = columns[key][valid]
+        bad = (values < 1) | (values != np.round(values))
+        if spec.high is not None:
+            bad |= values > spec.high
         if bad.any():
-            limit = f"1..{high}" if high else ">= 1"
+            first = float(values[bad][0])
             raise ConfigError("", f"candidate.hardware.{key}",
-                              f"must be an integer {limit} (got {values[bad][0]!r})")
-    if (mapped[3][valid] > mapped[6][valid]).any():
+                              spec.value_error(int(first) if first.is_integer() else first) or "")
+    if (columns["column_sharing"][valid] > columns["xbar_size"][valid]).any():
         raise ConfigError("", "candidate.hardware.column_sharing", "cannot exceed the crossbar size")
     if ((activity < 0) | (activity > 1) | ~np.isfinite(activity)).any():
         raise ConfigError("", "upstream.proxy_input_activity", "activities must lie in [0, 1]")

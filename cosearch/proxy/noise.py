@@ -11,30 +11,20 @@ resolution the cost model uses (:func:`cosearch.hw.map_candidates`). Then:
    ``bits_per_cell``): slice ``s`` holds level ``c_s`` in ``0 .. 2^b_cell - 1`` at conductance
    ``g = c_s / (2^b_cell - 1) * g_max`` with significance ``2^(b_cell s)``. The other cell of each
    pair (and every cell at level 0) is programmed to ``g = 0``.
-2. **Device model** (the card's ``nonideality.model``), per cell:
-
-   * ``none`` (SRAM: digital bits; RRAM until its card gets a model): exact levels, i.e. plain
-     ``weight_bits`` weight quantisation.
-   * ``pcm_aihwkit`` (IBM aihwkit ``PCMLikeNoiseModel``, Nandakumar et al. ICECS 2019;
-     anchors.md section 8), ``g' = g / g_max``:
-     programming ``g_p = max(g + sigma_p n, 0)``, ``sigma_p = c0 + c1 g' + c2 g'^2`` uS;
-     drift ``g_d = g_p (t / t0)^(-nu)``, ``t = t_inference + t0``,
-     ``nu ~ |N(mu_nu, sigma_nu)|``, ``mu_nu = clip(-0.0155 ln g' + 0.0244, 0.049, 0.1)``,
-     ``sigma_nu = clip(-0.0125 ln g' - 0.0059, 0.008, 0.045)`` (aihwkit takes the log of the
-     *relative* conductance ``g' = g/g_max``, clipped at 1e-7, not of g in uS);
-     read (1/f) noise ``g_f = g_d + |g_d| sigma_r n``, ``sigma_r = q_s sqrt(ln((t + t_read) / (2 t_read)))``,
-     ``q_s = min(0.0088 / max(g'^0.65, 1e-3), 0.2)``;
-     then global drift compensation: the layer's outputs are scaled by
-     ``alpha = sum|W_target| / sum|E[W(t)]|`` (aihwkit's ``GlobalDriftCompensation`` reads the
-     mean |output| of the programmed and the drifted array; here from expected conductances).
-   * ``fefet_d2d``: device-to-device variation ``g_f = g (1 + sigma_rel n)`` (card ``d2d_sigma_rel``).
+2. **Device model** (the card's ``nonideality.model``; the numpy physics and its sources are in
+   :mod:`cosearch.hw.device`, every parameter from the device card): ``none`` (exact levels, i.e.
+   plain ``weight_bits`` weight quantisation), ``pcm_aihwkit`` (aihwkit's PCM programming noise,
+   drift and 1/f read noise) or ``fefet_d2d`` (device-to-device variation). After drift the
+   layer's outputs are scaled by ``alpha = sum|W_target| / sum|E[W(t)]|`` (global drift
+   compensation: aihwkit's ``GlobalDriftCompensation`` reads the mean |output| of the programmed
+   and the drifted array; here from expected conductances).
 
    The weight's error is drawn as one Gaussian per weight with the **exact mean and variance** of
-   the per-cell model above (summed over the S slices and both cells of the pair, with the
-   ``max(., 0)`` clamp of level-0 cells' programming noise kept in the moments; the lognormal
-   shape of drift and the clamp of non-zero levels are not kept). Per-code moments are tabulated
-   once per (device, bits, time), so a layer costs two table look-ups and one ``randn`` per weight
-   instead of ``2 S`` per-cell draws.
+   the per-cell model (:func:`cosearch.hw.code_moments`: summed over the S slices and both cells
+   of the pair, with the ``max(., 0)`` clamp of level-0 cells' programming noise kept in the
+   moments; the lognormal shape of drift and the clamp of non-zero levels are not kept). Per-code
+   moments are tabulated once per (device, bits, time), so a layer costs two table look-ups and
+   one ``randn`` per weight instead of ``2 S`` per-cell draws.
 3. **ADC quantisation of partial sums.** The rows of a layer (``Cin k^2``) are split into crossbar
    row groups: a conv keeps ``Cin_g = max(1, floor(xbar_size / k^2))`` input channels per group
    (``G = ceil(Cin / Cin_g)``, the last group zero-padded), a linear layer ``xbar_size`` inputs per
@@ -46,6 +36,9 @@ resolution the cost model uses (:func:`cosearch.hw.map_candidates`). Then:
    batch), then the groups are added digitally and the bias is added. Column sharing changes
    only how many conversions one ADC does (latency, area), not the values: it does not enter here.
 
+:func:`program_network` programs a network's weight layers onto the candidate's devices (steps 1-2);
+:func:`noisy_pass` adds the ADC (step 3) and reruns the clean pass's batches.
+
 Determinism: the noise draw uses its own generator seeded with ``candidate.seed + NOISE_SEED_OFFSET``;
 the noisy pass reuses the clean pass's images and dropout masks (the global RNG state of each
 clean repeat is replayed), so the clean score is the same with or without ``noise``.
@@ -53,11 +46,10 @@ clean repeat is replayed), so the clean score is the same with or without ``nois
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -66,14 +58,14 @@ from torch import nn
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
+from cosearch.hw import DeviceNoise, HardwareModel, code_moments
 from cosearch.proxy.kernel import KernelAccumulator, logdet, rows
 from cosearch.snn.neuron import LIF
+from cosearch.snn.protocol import SpikingNetwork
 from cosearch.workload import LayerShape
 
 #: Added to the candidate's seed for the noise draw (fixed, so a trial's noisy score is reproducible).
 NOISE_SEED_OFFSET = 0x5EED
-NOISE_MODELS = ("none", "pcm_aihwkit", "fefet_d2d")
-_ZERO_CLIP = 1e-7  # aihwkit's floor of g/g_max inside the drift log
 
 
 # ------------------------------------------------------------- mapping ----
@@ -81,31 +73,19 @@ _ZERO_CLIP = 1e-7  # aihwkit's floor of g/g_max inside the drift log
 
 @dataclass(frozen=True)
 class LayerMapping:
-    """What the noisy pass needs of one layer's crossbar mapping."""
+    """What the noisy pass needs of one layer's crossbar mapping (``noise``: the device's model)."""
 
     slot: int
     device: str
-    model: str
     bits_per_cell: int
     weight_bits: int
     adc_bits: int
     xbar_size: int
-    params: tuple[tuple[str, Any], ...] = ()  # the device's nonideality block (hashable)
-
-    def param(self, key: str, default: Any = None) -> Any:
-        value = dict(self.params).get(key, default)
-        if value is None:
-            raise ConfigError(f"hw_models/devices/{self.device}.yaml", f"nonideality.{key}",
-                              f"missing (the {self.model} noise model needs it)")
-        return value
+    noise: DeviceNoise
 
 
-def _freeze(value: Any) -> Any:
-    return tuple(_freeze(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-def layer_mappings(candidate: Candidate, hardware: Any, slots: Iterable[int]) -> dict[int, LayerMapping]:
-    """Per slot: the candidate's mapping over ``hardware.defaults`` (a :class:`cosearch.hw.HardwareModel`)."""
+def layer_mappings(candidate: Candidate, hardware: HardwareModel, slots: Iterable[int]) -> dict[int, LayerMapping]:
+    """Per slot: the candidate's mapping over ``hardware.defaults``."""
     out = {}
     for slot in slots:
         mapping = {**hardware.defaults, **candidate.layer_hardware(slot)}
@@ -115,102 +95,28 @@ def layer_mappings(candidate: Candidate, hardware: Any, slots: Iterable[int]) ->
                               f"unknown device {device_name!r} at layer slot {slot} "
                               f"(cards define: {', '.join(hardware.device_names)})")
         device = hardware.devices[device_name]
-        block = dict(device.nonideality)
-        model = str(block.get("model", "none"))
-        if model not in NOISE_MODELS:
-            raise ConfigError(f"hw_models/devices/{device_name}.yaml", "nonideality.model",
-                              f"unknown noise model {model!r} (known: {', '.join(NOISE_MODELS)})")
         out[slot] = LayerMapping(
-            slot=slot, device=device_name, model=model, bits_per_cell=int(device.bits_per_cell),
+            slot=slot, device=device_name, bits_per_cell=int(device.bits_per_cell),
             weight_bits=int(mapping["weight_bits"]), adc_bits=int(mapping["adc_bits"]),
-            xbar_size=int(mapping["xbar_size"]),
-            params=tuple(sorted((k, _freeze(v)) for k, v in block.items() if k != "model")),
+            xbar_size=int(mapping["xbar_size"]), noise=device.noise,
         )
     return out
 
 
-# ------------------------------------------------------- device models ----
-
-
-def pcm_prog_sigma_us(g_rel: np.ndarray | float, coeffs: Sequence[float] = (0.26348, 1.9650, -1.1731)) -> np.ndarray:
-    """aihwkit PCM programming-noise std [uS] at relative conductance ``g' = g / g_max``."""
-    g_rel = np.asarray(g_rel, dtype=float)
-    return sum(c * g_rel**i for i, c in enumerate(coeffs))
-
-
-def pcm_drift_nu(
-    g_rel: np.ndarray | float,
-    mean_coeffs: Sequence[float] = (-0.0155, 0.0244),
-    mean_clip: tuple[float, float] = (0.049, 0.1),
-    std_coeffs: Sequence[float] = (-0.0125, -0.0059),
-    std_clip: tuple[float, float] = (0.008, 0.045),
-) -> tuple[np.ndarray, np.ndarray]:
-    """aihwkit PCM drift exponent: (mean, std) of nu at ``g' = g / g_max`` (log of g' clipped at 1e-7)."""
-    log_g = np.log(np.clip(np.abs(np.asarray(g_rel, dtype=float)), _ZERO_CLIP, None))
-    mean = np.clip(mean_coeffs[0] * log_g + mean_coeffs[1], *mean_clip)
-    std = np.clip(std_coeffs[0] * log_g + std_coeffs[1], *std_clip)
-    return mean, std
-
-
-def _level_moments(mapping: LayerMapping, t_inference_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of one cell's read conductance (units of g_max) for each level 0 .. 2^b - 1."""
-    levels = 2**mapping.bits_per_cell - 1
-    g_rel = np.arange(levels + 1) / levels
-    if mapping.model == "none":
-        return g_rel, np.zeros_like(g_rel)
-    if mapping.model == "fefet_d2d":
-        sigma = float(mapping.param("d2d_sigma_rel"))
-        return g_rel, (sigma * g_rel) ** 2
-    # pcm_aihwkit
-    g_max = float(mapping.param("g_max_us"))
-    sigma_p = pcm_prog_sigma_us(g_rel, mapping.param("prog_noise_coeffs_us")) / g_max
-    mean_nu, std_nu = pcm_drift_nu(
-        g_rel, mapping.param("drift_nu_coeffs"),
-        (float(mapping.param("drift_nu_min")), float(mapping.param("drift_nu_max"))),
-        mapping.param("drift_nu_std_coeffs", (-0.0125, -0.0059)),
-        (float(mapping.param("drift_nu_std_min", 0.008)), float(mapping.param("drift_nu_std_max", 0.045))),
-    )
-    t0 = float(mapping.param("t0_s"))
-    t_read = float(mapping.param("t_read_s"))
-    t = t_inference_s + t0
-    log_t = math.log(t / t0)
-    # drift factor d = exp(-L nu), nu ~ N(mean, std): lognormal moments (|nu| folding ignored: mean >= 1.09 std)
-    e_d = np.exp(-log_t * mean_nu + 0.5 * (log_t * std_nu) ** 2)
-    e_d2 = np.exp(-2 * log_t * mean_nu + 2 * (log_t * std_nu) ** 2)
-    q_s = np.minimum(float(mapping.param("read_noise_q", 0.0088))
-                     / np.maximum(g_rel ** float(mapping.param("read_noise_exp", 0.65)), 1e-3),
-                     float(mapping.param("read_noise_q_max", 0.2)))
-    sigma_r = q_s * math.sqrt(math.log((t + t_read) / (2 * t_read)))
-    # programmed conductance max(g + sigma_p n, 0): first two moments (the clamp matters at level 0 only)
-    mean_p = g_rel.copy()
-    second_p = g_rel**2 + sigma_p**2
-    mean_p[0] = sigma_p[0] / math.sqrt(2 * math.pi)
-    second_p[0] = sigma_p[0] ** 2 / 2
-    mean = mean_p * e_d
-    second = second_p * e_d2 * (1 + sigma_r**2)
-    return mean, np.maximum(second - mean**2, 0.0)
+# ------------------------------------------------------ programming ----
 
 
 def code_tables(mapping: LayerMapping, t_inference_s: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per weight-magnitude code q = 0 .. 2^weight_bits - 1: mean and std of the programmed weight in
-    code units (ideal: q), summed over the code's slices and both cells of its differential pair."""
-    return _code_tables(dataclasses.replace(mapping, slot=0, adc_bits=1, xbar_size=1), float(t_inference_s))
+    """Per weight-magnitude code q = 0 .. 2^weight_bits - 1: mean and std (float32) of the programmed
+    weight in code units (ideal: q), from :func:`cosearch.hw.code_moments`."""
+    return _code_tables(mapping.noise, mapping.bits_per_cell, mapping.weight_bits, float(t_inference_s))
 
 
 @functools.lru_cache(maxsize=256)
-def _code_tables(mapping: LayerMapping, t_inference_s: float) -> tuple[torch.Tensor, torch.Tensor]:
-    b = mapping.bits_per_cell
-    cell_max = 2**b - 1
-    mean_level, var_level = _level_moments(mapping, t_inference_s)
-    codes = np.arange(2**mapping.weight_bits, dtype=np.int64)
-    mean = np.zeros(codes.shape)
-    var = np.zeros(codes.shape)
-    for s in range(math.ceil(mapping.weight_bits / b)):
-        level = (codes >> (b * s)) & cell_max
-        significance = float(2 ** (b * s) * cell_max)
-        mean += significance * (mean_level[level] - mean_level[0])  # G+ cell minus its G- partner at level 0
-        var += significance**2 * (var_level[level] + var_level[0])
-    return torch.from_numpy(mean).float(), torch.from_numpy(np.sqrt(var)).float()
+def _code_tables(noise: DeviceNoise, bits_per_cell: int, weight_bits: int,
+                 t_inference_s: float) -> tuple[torch.Tensor, torch.Tensor]:
+    mean, std = code_moments(noise, bits_per_cell, weight_bits, t_inference_s)
+    return torch.from_numpy(mean).float(), torch.from_numpy(std).float()
 
 
 def program_weights(weight: torch.Tensor, mapping: LayerMapping, t_inference_s: float,
@@ -238,6 +144,47 @@ def program_weights(weight: torch.Tensor, mapping: LayerMapping, t_inference_s: 
         noise = torch.randn(w.shape, generator=generator, dtype=torch.float32)
         out = out.add_(noise.mul_(std_table[codes]))
     return out.mul_(alpha * step)
+
+
+@dataclass(frozen=True)
+class ProgrammedLayer:
+    """One programmed weight layer: its mapping and relative weight error ``||W_hw - W|| / ||W||``."""
+
+    mapping: LayerMapping
+    weight_error: float
+
+
+def program_network(net: SpikingNetwork, candidate: Candidate, hardware: HardwareModel, t_inference_s: float,
+                    slots: Iterable[int] | None = None) -> dict[int, ProgrammedLayer]:
+    """Program weight layers of ``net`` in place onto the candidate's devices (:func:`program_weights`).
+
+    Args:
+        net: the network; its ``weight_layers()`` give the modules per slot.
+        candidate: the mapping (over ``hardware.defaults``) and the seed of the noise draw
+            (``candidate.seed + NOISE_SEED_OFFSET``, drawn layer by layer in slot order).
+        hardware: the loaded cards.
+        t_inference_s: time since programming at which the weights are read [s].
+        slots: the layers to program (default: every weight layer).
+
+    Returns:
+        slot -> its mapping and weight error, in slot order.
+    """
+    modules = net.weight_layers()
+    chosen = sorted(modules if slots is None else slots)
+    mappings = layer_mappings(candidate, hardware, chosen)
+    generator = torch.Generator().manual_seed(int(candidate.seed) + NOISE_SEED_OFFSET)
+    out = {}
+    for slot in chosen:
+        weight = modules[slot].weight
+        assert isinstance(weight, torch.Tensor)
+        clean = weight.detach().float()
+        programmed = program_weights(clean, mappings[slot], t_inference_s, generator)
+        norm = float(clean.norm())
+        error = float((programmed - clean).norm()) / norm if norm > 0 else 0.0
+        with torch.no_grad():
+            weight.copy_(programmed)
+        out[slot] = ProgrammedLayer(mapping=mappings[slot], weight_error=error)
+    return out
 
 
 # ------------------------------------------------------ ADC partial sums ----
@@ -292,7 +239,7 @@ def grouped_conv2d(x: torch.Tensor, weight: torch.Tensor, conv: nn.Conv2d, xbar_
     wg = wg.contiguous(memory_format=torch.channels_last)
     y = F.conv2d(xp, wg, None, conv.stride, conv.padding, conv.dilation, groups=groups)
     step = 0.0 if adc_bits is None else adc_step(y, adc_bits)
-    if step:
+    if step and adc_bits is not None:
         _to_levels_(y, step, adc_bits)  # sum the integer ADC codes, scale once after the sum
     out = y.view(y.shape[0], groups, cout, *y.shape[2:]).sum(1)
     return out.mul_(step) if step else out
@@ -314,7 +261,7 @@ def grouped_linear(x: torch.Tensor, weight: torch.Tensor, xbar_size: int, adc_bi
     xg = x2.view(-1, groups, xbar_size).transpose(0, 1)  # [G, M, X]
     y = torch.bmm(xg, wt.reshape(groups, xbar_size, cout))  # [G, M, Cout]
     step = 0.0 if adc_bits is None else adc_step(y, adc_bits)
-    if step:
+    if step and adc_bits is not None:
         _to_levels_(y, step, adc_bits)
     out = y.sum(0).view(*x.shape[:-1], cout)
     return out.mul_(step) if step else out
@@ -329,13 +276,13 @@ def install_adc(module: nn.Module, mapping: LayerMapping) -> None:
             y = grouped_conv2d(x, weight, module, size, bits)
             return y if bias is None else y + bias.view(1, -1, 1, 1)
 
-        module._conv_forward = conv_forward  # type: ignore[method-assign]
+        module._conv_forward = conv_forward  # type: ignore[method-assign, assignment]
     elif isinstance(module, nn.Linear):
         def linear_forward(x: torch.Tensor) -> torch.Tensor:
             y = grouped_linear(x, module.weight, size, bits)
             return y if module.bias is None else y + module.bias
 
-        module.forward = linear_forward  # type: ignore[method-assign]
+        module.forward = linear_forward  # type: ignore[method-assign, assignment]
     else:
         raise TypeError(f"cannot map {type(module).__name__} onto crossbars")
 
@@ -352,10 +299,10 @@ class SpikeStore:
     """Keeps the binary spikes of every LIF call of the clean pass's first batch, so the noisy
     pass can count how many spikes the hardware changes (first batch only: memory and time)."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: SpikingNetwork) -> None:
         self.spikes: list[torch.Tensor] = []
         self.recording = False
-        self._handles = [m.register_forward_hook(self._hook) for m in net.modules() if isinstance(m, LIF)]
+        self._handles = [m.register_forward_hook(self._hook) for m, _ in net.spiking_layers().values()]
 
     def begin(self, repeat: int) -> None:
         self.recording = repeat == 0
@@ -373,7 +320,7 @@ class SpikeStore:
 class _NoisyRecorder:
     """Kernel of the noisy pass plus spike mismatch against the stored clean spikes."""
 
-    def __init__(self, net: nn.Module, kind: str, store: SpikeStore) -> None:
+    def __init__(self, net: SpikingNetwork, kind: str, store: SpikeStore) -> None:
         self.kind = kind
         self.store = store
         self.kernel: KernelAccumulator | None = None
@@ -381,24 +328,28 @@ class _NoisyRecorder:
         self.index = 0
         self.mismatch = 0.0
         self.spikes = 0.0
-        self._handles = [m.register_forward_hook(self._hook) for m in net.modules() if isinstance(m, LIF)]
+        self._handles = [m.register_forward_hook(self._hook(copies)) for m, copies in net.spiking_layers().values()]
 
     def begin(self, repeat: int, batch_size: int) -> None:
         self.kernel = KernelAccumulator(self.kind, batch_size)
         self.clean = self.store.spikes if repeat == 0 else []
         self.index = 0
 
-    def _hook(self, module: LIF, args: tuple, out: torch.Tensor) -> None:
-        assert self.kernel is not None
-        noisy_spikes = 0.0
-        for t in range(out.shape[0]):
-            noisy_spikes += float(self.kernel.add(rows(out[t]), module.copies).sum())
-        if not self.clean:
-            return
-        clean = self.clean[self.index]
-        self.index += 1
-        self.mismatch += module.copies * float(torch.count_nonzero(out.to(torch.bool) ^ clean))
-        self.spikes += module.copies * (noisy_spikes + float(torch.count_nonzero(clean)))
+    def _hook(self, copies: int) -> Callable[[LIF, tuple, torch.Tensor], None]:
+        """Forward hook of one LIF layer standing for ``copies`` reference LIF layers."""
+        def hook(module: LIF, args: tuple, out: torch.Tensor) -> None:
+            assert self.kernel is not None
+            noisy_spikes = 0.0
+            for t in range(out.shape[0]):
+                noisy_spikes += float(self.kernel.add(rows(out[t]), copies).sum())
+            if not self.clean:
+                return
+            clean = self.clean[self.index]
+            self.index += 1
+            self.mismatch += copies * float(torch.count_nonzero(out.to(torch.bool) ^ clean))
+            self.spikes += copies * (noisy_spikes + float(torch.count_nonzero(clean)))
+
+        return hook
 
     def remove(self) -> None:
         for handle in self._handles:
@@ -428,10 +379,10 @@ class NoiseResult:
 
 
 def noisy_pass(
-    net: nn.Module,
+    net: SpikingNetwork,
     layers: Sequence[LayerShape],
     candidate: Candidate,
-    hardware: Any,
+    hardware: HardwareModel,
     batches: Sequence[torch.Tensor],
     rng_states: Sequence[torch.Tensor],
     store: SpikeStore,
@@ -439,23 +390,15 @@ def noisy_pass(
     t_inference_s: float,
     adc: bool,
 ) -> NoiseResult:
-    """Program every weight layer of ``net`` (in place), optionally install the ADC, and rerun the
-    clean pass's batches (with its dropout RNG states). Call under ``torch.inference_mode()``."""
-    mappings = layer_mappings(candidate, hardware, [layer.slot for layer in layers])
+    """Program every weight layer of ``net`` (in place, :func:`program_network`), optionally install
+    the ADC, and rerun the clean pass's batches (with its dropout RNG states). Call under
+    ``torch.inference_mode()``."""
+    programmed = program_network(net, candidate, hardware, t_inference_s, [layer.slot for layer in layers])
     modules = net.weight_layers()
-    generator = torch.Generator().manual_seed(int(candidate.seed) + NOISE_SEED_OFFSET)
-    errors = {}
-    for layer in sorted(layers, key=lambda l: l.slot):
-        module = modules[layer.slot]
-        mapping = mappings[layer.slot]
-        clean = module.weight.detach().float()
-        programmed = program_weights(clean, mapping, t_inference_s, generator)
-        norm = float(clean.norm())
-        errors[layer.slot] = float((programmed - clean).norm()) / norm if norm > 0 else 0.0
-        with torch.no_grad():
-            module.weight.copy_(programmed)
-        if adc:
-            install_adc(module, mapping)
+    errors = {slot: entry.weight_error for slot, entry in programmed.items()}
+    if adc:
+        for slot, entry in programmed.items():
+            install_adc(modules[slot], entry.mapping)
     recorder = _NoisyRecorder(net, kind, store)
     scores = []
     try:
@@ -476,20 +419,3 @@ def noisy_pass(
         weight_error=float(np.mean(list(errors.values()))) if errors else 0.0,
         layer_weight_error=errors,
     )
-
-
-def default_hardware(project_dir: Any = None, section: Mapping[str, Any] | None = None) -> Any:
-    """Hardware cards as the cost evaluator loads them: ``load_hardware(project_dir, **section)``
-    (``section`` = the experiment's ``hardware`` section; default: the package's own cards)."""
-    from pathlib import Path
-
-    from cosearch.hw import load_hardware
-
-    section = dict(section or {})
-    allowed = ("cards", "node_nm", "defaults", "overrides")
-    for key in section:
-        if key not in allowed:
-            raise ConfigError("", f"hardware.{key}", f"unknown key (allowed: {', '.join(allowed)})")
-    root = Path(project_dir) if project_dir is not None else Path(__file__).resolve().parents[2]
-    return load_hardware(project_dir=root, cards=section.get("cards"), node_nm=section.get("node_nm"),
-                         defaults=section.get("defaults"), overrides=section.get("overrides"))

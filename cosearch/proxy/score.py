@@ -20,11 +20,12 @@ import torch
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.data import ImageSet
+from cosearch.hw import HardwareModel, load_hardware_section
 from cosearch.proxy.kernel import KERNELS, logdet
-from cosearch.proxy.noise import NoiseResult, SpikeStore, default_hardware, noisy_pass
+from cosearch.proxy.noise import NoiseResult, SpikeStore, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
 from cosearch.snn import build
-from cosearch.workload import canonical_genome, network_layers, network_slots
+from cosearch.workload import network_layers, network_slots, scale_channels
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -156,21 +157,9 @@ def score_drop(clean: float, noisy: float) -> float:
     return clean - noisy
 
 
-def scale_channels(genome: Mapping[str, Any], scale: float) -> dict[str, Any]:
-    """The canonical genome with every channel count multiplied by ``scale`` (rounded, >= 1)."""
-    genome = canonical_genome(genome)
-    if scale == 1.0:
-        return genome
-    channels = genome["channels"]
-    if isinstance(channels, (tuple, list)):
-        scaled: Any = tuple(max(1, round(c * scale)) for c in channels)
-    else:
-        scaled = max(1, round(channels * scale))
-    return canonical_genome({**genome, "channels": scaled})
-
-
 def proxy_score(
-    candidate: Candidate, images: ImageSet, settings: ProxySettings = ProxySettings(), hardware: Any = None,
+    candidate: Candidate, images: ImageSet, settings: ProxySettings = ProxySettings(),
+    hardware: HardwareModel | None = None,
 ) -> ProxyResult:
     """Score one candidate on batches drawn from ``images`` with the candidate's seed.
 
@@ -183,7 +172,7 @@ def proxy_score(
     genome = scale_channels(candidate.network, settings.channel_scale)
     dtype = DTYPES[settings.dtype]
     if settings.noise and hardware is None:
-        hardware = default_hardware()
+        hardware = load_hardware_section()
     layers = network_layers(genome)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(candidate.seed)
@@ -208,6 +197,7 @@ def proxy_score(
                 recorder.remove()
                 if store is not None:
                     store.remove()
+                    assert hardware is not None  # loaded above when settings.noise
                     noise = noisy_pass(net, layers, candidate, hardware, batches, states, store, settings.kernel,
                                        settings.noise_t_inference_s, settings.adc_quantisation)
         finally:
