@@ -53,7 +53,7 @@ def _add_backend_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _execute(experiment, run_dir, no_progress: bool) -> int:  # noqa: ANN001 - typed in callees
+def _execute(experiment, run_dir, no_progress: bool) -> int:
     from cosearch.results import RunSpec, pareto_summary
     from cosearch.search.loop import run_experiment, trial_count
 
@@ -81,7 +81,7 @@ def _write_run_dashboard(path: Path) -> None:
         from cosearch.dashboard import write_dashboard
 
         print(f"dashboard: {write_dashboard(path)}")
-    except Exception as exc:  # noqa: BLE001 - a broken dashboard must never cost the run
+    except Exception as exc:
         print(f"warning: dashboard not written ({type(exc).__name__}: {exc}); "
               f"retry with `cosearch dashboard {path}`", file=sys.stderr)
 
@@ -227,7 +227,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     summary = run_validation(args.experiment, settings, args.out, progress=not args.no_progress,
                              data_root=args.data_root)
-    level = int(round(100 * summary["ci_level"]))
+    level = round(100 * summary["ci_level"])
     print(f"{summary['experiment']}: {summary['n']} candidates, test acc {summary['test_acc_min']:.3f}.."
           f"{summary['test_acc_max']:.3f}")
     print(f"Kendall tau  {summary['kendall_tau']:.3f}  ({level}% CI {summary['kendall_ci'][0]:.3f} .. {summary['kendall_ci'][1]:.3f})")

@@ -15,9 +15,10 @@ Table columns (one row per finished trial, in the order trials ran, phases in pl
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import optuna
@@ -42,7 +43,7 @@ class RunSpec:
     reference: dict[str, float] | None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "RunSpec":
+    def from_config(cls, config: Mapping[str, Any]) -> RunSpec:
         phases = [p["name"] for p in config["phases"]] if config.get("phases") else ["search"]
         return cls(
             name=config["name"],

@@ -16,11 +16,12 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import optuna
 import yaml
@@ -53,10 +54,10 @@ class RunDirectory:
         return self.config_file.exists()
 
     @contextmanager
-    def locked(self) -> Iterator["RunDirectory"]:
+    def locked(self) -> Iterator[RunDirectory]:
         """Exclusive lock on the run (fails fast if another process holds it)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path / ".lock", "a+")
+        handle = open(self.path / ".lock", "a+")  # noqa: SIM115 - held open for the run: the lock lives as long as the handle
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -127,7 +127,7 @@ def test_hypervolume_per_phase(two_phase):
     table = two_phase.table
     assert np.allclose(hv.run, table["hypervolume"], equal_nan=True)
     assert list(hv.phases) == ["coarse", "fine"]
-    coarse_trials, coarse = hv.phases["coarse"]
+    _, coarse = hv.phases["coarse"]
     assert np.allclose(coarse, table.loc[table["phase"] == "coarse", "hypervolume"])  # first phase = run so far
     fine_trials, fine = hv.phases["fine"]
     rows = table[table["phase"] == "fine"]
@@ -173,7 +173,7 @@ def test_hardware_map_and_cost_breakdown_of_a_pareto_design(snas):
     assert [r["device"] for r in rows] == [devices[layer.slot] for layer in layers]
     assert {r["adc_bits"] for r in rows} == {candidate["hardware"]["adc_bits"]}
     assert rows[0]["input_bits"] == "card default" and rows[1]["input_bits"] == "1 (spikes)"
-    assert rows[0]["weight_bits"] == "card default" and [r["cout"] for r in rows][0] == candidate["network"]["channels"]
+    assert rows[0]["weight_bits"] == "card default" and rows[0]["cout"] == candidate["network"]["channels"]
     costs = breakdown_info(record["details"])
     assert costs.layers == [r["layer"] for r in rows]
     metrics = snas.table.set_index("trial").loc[trial]

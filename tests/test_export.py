@@ -9,7 +9,6 @@ import sys
 import pytest
 import torch
 import yaml
-from conftest import experiment_dict
 
 import cosearch
 from cosearch.cli import main

@@ -111,7 +111,7 @@ def test_evaluator_metrics_batch_and_breakdown():
             metrics["hw_energy_pj"] * metrics["hw_latency_ns"] * metrics["hw_area_mm2"])
         json.dumps(metrics["hw_breakdown"])
         layers = metrics["hw_breakdown"]["layers"]
-        assert len(layers) == 14 and sum(l["energy_pj"] for l in layers) == pytest.approx(metrics["hw_energy_pj"])
+        assert len(layers) == 14 and sum(layer["energy_pj"] for layer in layers) == pytest.approx(metrics["hw_energy_pj"])
 
 
 def test_snasnet_family_is_priced(model):

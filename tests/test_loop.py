@@ -12,7 +12,6 @@ from conftest import (
     REPO,
     VGG16_CHANNELS,
     cli_run_command,
-    experiment_dict,
     kill_9_after,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -167,7 +168,7 @@ def test_pcm_error_grows_with_time_since_programming(images, hardware) -> None:
     for t in (1.0, 60.0, DAY, 3.15e7):
         draws = [program_weights(w, mapping, t, torch.Generator().manual_seed(s)) for s in range(3)]
         errors.append(np.mean([float((d - w).norm() / w.norm()) for d in draws]))
-    assert all(a < b for a, b in zip(errors, errors[1:]))
+    assert all(a < b for a, b in itertools.pairwise(errors))
     mismatch = []
     for t in (1.0, 3.15e7):
         settings = ProxySettings(batch_size=12, repeats=1, channel_scale=1.0, noise=True, noise_t_inference_s=t,

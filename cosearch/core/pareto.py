@@ -8,7 +8,7 @@ fast for the Pareto-set sizes a search produces (tens to a few hundred points).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def non_dominated(points: np.ndarray) -> np.ndarray:
     return mask
 
 
-def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
+def hypervolume(points: np.ndarray, reference: Sequence[float] | np.ndarray) -> float:
     """Volume dominated by ``points`` [n, m] and bounded by ``reference`` (minimisation).
 
     Points that do not strictly improve on the reference in every objective add nothing.
@@ -79,8 +79,8 @@ class HypervolumeTracker:
         self.front = np.empty((0, len(self.reference)))
         self.value = 0.0
 
-    def add(self, point: Sequence[float]) -> float:
-        point = np.asarray(point, dtype=float)
+    def add(self, values: Sequence[float]) -> float:
+        point = np.asarray(values, dtype=float)
         if len(self.front) and np.any(np.all(self.front <= point, axis=1) & np.any(self.front < point, axis=1)):
             return self.value
         keep = ~(np.all(point <= self.front, axis=1) & np.any(point < self.front, axis=1))

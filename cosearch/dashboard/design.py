@@ -9,8 +9,9 @@ see :func:`cosearch.hw.cost.breakdown`) and, for SNASNet genomes, the cell graph
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
 from cosearch.workload import network_layers

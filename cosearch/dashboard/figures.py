@@ -6,7 +6,7 @@ Point ``customdata`` is the table's ``trial`` id, so a click can select a design
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go

@@ -11,8 +11,9 @@ of ``batch_size`` training images pass through the *same* network, each gives
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,7 +67,7 @@ class ProxySettings:
     adc_quantisation: bool = True
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> "ProxySettings":
+    def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> ProxySettings:
         """Validated settings; :class:`~cosearch.core.errors.ConfigError` names the bad key."""
         known = set(cls.__dataclass_fields__)
         for key in values:
@@ -193,6 +194,7 @@ def proxy_score(
                         store.begin(repeat)
                     recorder.begin(settings.batch_size)
                     net(batch)
+                    assert recorder.kernel is not None  # begin() made it
                     scores.append(logdet(recorder.kernel.matrix()))
                 recorder.remove()
                 if store is not None:

@@ -13,8 +13,9 @@ import fnmatch
 import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import optuna
@@ -86,6 +87,7 @@ class _Live:
 
     def _feed(self, row: dict[str, Any]) -> None:
         if row["feasible"]:
+            assert self.tracker is not None, "the tracker is made with the first feasible trial"
             self.tracker.add(to_minimization(np.array([row["values"]]), self.spec.directions)[0])
 
     @property
@@ -382,4 +384,4 @@ def trial_count(table: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in table["state"].value_counts().items()}
 
 
-__all__ = ["SearchLoop", "run_experiment", "pipeline_spec", "derive_seed", "RunResult", "trial_count"]
+__all__ = ["RunResult", "SearchLoop", "derive_seed", "pipeline_spec", "run_experiment", "trial_count"]

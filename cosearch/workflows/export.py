@@ -19,10 +19,12 @@ torch module; :func:`read_genome` gives back the Candidate. Torch is imported on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -36,10 +38,8 @@ FORMAT = "cosearch-genome/1"
 def _plain_metric(value: Any) -> Any:
     """JSON/YAML-safe scalar (numpy -> Python; inf/nan kept as floats)."""
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
+        with contextlib.suppress(AttributeError, ValueError):  # arrays of size != 1 stay as they are
             value = value.item()
-        except (AttributeError, ValueError):
-            pass
     if isinstance(value, Mapping):
         return {str(k): _plain_metric(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -24,9 +24,10 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -139,8 +140,8 @@ def _generator(seed: int, epoch: int) -> torch.Generator:
 
 def make_model(candidate: Candidate, channel_scale: float = 1.0) -> tuple[nn.Module, dict[str, Any]]:
     """The candidate's SNN at ``channel_scale`` (weights seeded by the candidate's seed) and its genome."""
-    from cosearch.workload import scale_channels
     from cosearch.snn import build
+    from cosearch.workload import scale_channels
 
     genome = scale_channels(candidate.network, channel_scale)
     with torch.random.fork_rng(devices=[]):

@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -276,7 +277,8 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
         "spearman_rho": stats.spearman_rho, "spearman_ci": list(stats.spearman_ci), "ci_level": stats.level,
         "test_acc_mean": float(np.mean(accuracies)), "test_acc_min": float(np.min(accuracies)),
         "test_acc_max": float(np.max(accuracies)),
-        "settings": asdict(settings), "proxy": asdict(proxy), "train_images": min(len(train_images), settings.train_size or len(train_images)),
+        "settings": asdict(settings), "proxy": asdict(proxy),
+        "train_images": min(len(train_images), settings.train_size or len(train_images)),
         "test_images": min(len(test_images), settings.test_size or len(test_images)),
         "wall_time_s": time.perf_counter() - began, "threads": torch.get_num_threads(),
     }
