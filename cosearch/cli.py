@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.add_argument("--noise", action="store_true",
                        help="also report test accuracy with weights programmed onto the layers' devices "
-                            "(cosearch.proxy.noise.program_weights: quantisation + device noise, no ADC)")
+                            "(cosearch.proxy.noise.program_network: quantisation + device noise, no ADC)")
     _add_training_flags(train, epochs=10, channel_scale=1.0, train_size=None)
     train.set_defaults(func=_cmd_train)
 
