@@ -81,7 +81,7 @@ def _write_run_dashboard(path: Path) -> None:
         from cosearch.dashboard import write_dashboard
 
         print(f"dashboard: {write_dashboard(path)}")
-    except Exception as exc:
+    except Exception as exc:  # a broken dashboard must never cost the run
         print(f"warning: dashboard not written ({type(exc).__name__}: {exc}); "
               f"retry with `cosearch dashboard {path}`", file=sys.stderr)
 

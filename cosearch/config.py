@@ -363,7 +363,7 @@ def _baseline(baseline: BaselineConfig, space: SearchSpace, source: str, path: s
         values["timesteps"] = {"timesteps": baseline.values["timesteps"]}
     params = {**space.params_for(values), **baseline.params}
     distributions = space.distributions()
-    for name, _value in baseline.params.items():
+    for name in baseline.params:
         if name not in distributions:
             raise ConfigError(source, f"{path}.params.{name}", f"not a parameter of space {space.name!r}")
     missing = space.missing_params(params)

@@ -81,14 +81,13 @@ class _Live:
                 return
             self.tracker = HypervolumeTracker(to_minimization(np.array([reference]), self.spec.directions)[0])
             for previous in self.rows:
-                self._feed(previous)
+                self._feed(self.tracker, previous)
         else:
-            self._feed(row)
+            self._feed(self.tracker, row)
 
-    def _feed(self, row: dict[str, Any]) -> None:
+    def _feed(self, tracker: HypervolumeTracker, row: dict[str, Any]) -> None:
         if row["feasible"]:
-            assert self.tracker is not None, "the tracker is made with the first feasible trial"
-            self.tracker.add(to_minimization(np.array([row["values"]]), self.spec.directions)[0])
+            tracker.add(to_minimization(np.array([row["values"]]), self.spec.directions)[0])
 
     @property
     def feasible(self) -> int:

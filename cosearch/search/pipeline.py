@@ -45,7 +45,7 @@ class Pipeline:
             metrics = self.evaluate(candidate)
         except ConfigError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # a failing candidate must not stop the study
             return Outcome(None, _describe(exc), time.perf_counter() - start)
         return Outcome(metrics, None, time.perf_counter() - start)
 
@@ -63,7 +63,7 @@ class Pipeline:
                     metrics.update(new)
         except ConfigError:
             raise
-        except Exception:
+        except Exception:  # isolate the failing candidates
             return [self.run(candidate) for candidate in candidates]
         share = (time.perf_counter() - start) / max(len(candidates), 1)
         return [Outcome(metrics, None, share) for metrics in merged]

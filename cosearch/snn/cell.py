@@ -21,6 +21,7 @@ the whole cell runs all timesteps at once; with them it steps through time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,7 +63,6 @@ class Cell(Stateful, SharedLIFs):
         ]
         self.ops = nn.ModuleDict()
         self.lifs = nn.ModuleDict()
-        self._copies: dict[str, int] = {}
         for src, dst, op in self.forward_edges + self.backward_edges:
             if op in CONV_KERNELS:
                 k = CONV_KERNELS[op]
@@ -71,14 +71,14 @@ class Cell(Stateful, SharedLIFs):
                 )
                 if f"node{src}" not in self.lifs:
                     self.lifs[f"node{src}"] = LIF(**dict(neuron or {}))
-                self._copies[f"lifs.node{src}"] = self._copies.get(f"lifs.node{src}", 0) + 1
             elif op == AVGPOOL:
                 self.ops[self._key(src, dst)] = AvgPool2d(3, stride=1, padding=1)
         self._last: tuple[list[torch.Tensor], list[torch.Tensor | None]] | None = None
 
     def lif_copies(self) -> dict[str, int]:
         """``lifs.node<i>`` -> number of conv edges leaving node i (the LIF layers it stands for)."""
-        return dict(self._copies)
+        return dict(Counter(f"lifs.node{src}" for src, _, op in self.forward_edges + self.backward_edges
+                            if op in CONV_KERNELS))
 
     @staticmethod
     def _key(src: int, dst: int) -> str:
