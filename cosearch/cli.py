@@ -1,7 +1,9 @@
-"""Command line: ``cosearch run|resume|report|dashboard|submit|export|train|validate``.
+"""Command line: ``cosearch run|check|resume|report|dashboard|submit|export|cost|train|validate``.
 
 Errors a user can cause (bad YAML, unknown keys, missing data, a busy run directory) print one
-clear message and exit with code 2; an interrupted run exits with 130 and can be continued.
+clear message and exit with code 2 (``cosearch check`` finds them without running a trial); a
+run that cannot progress (its first trials all fail alike, or every trial fails) exits with 3
+after saving what it recorded; an interrupted run exits with 130 and can be continued.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from cosearch import __version__
-from cosearch.core.errors import CosearchError
+from cosearch.core.errors import CosearchError, RunStalled
 
 EXIT_USER_ERROR = 2
+EXIT_STALLED = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -28,6 +31,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                  backend=_backend_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / experiment.name
     return _execute(experiment, RunDirectory(out), args.no_progress)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from cosearch.config import load_experiment
+    from cosearch.search.loop import pipeline_spec
+    from cosearch.search.preflight import preflight
+
+    data = {"root": str(Path(args.data_root).resolve())} if args.data_root else None
+    experiment = load_experiment(args.experiment, data=data)
+    specs = [pipeline_spec(experiment, phase) for phase in experiment.phases]
+    for index, spec in enumerate(specs):
+        if spec not in specs[:index]:
+            preflight(experiment, spec)
+    phases = ", ".join(f"{p.name} ({p.trials} trials, {len(p.space.parameter_names())} parameters)" for p in experiment.phases)
+    print(f"{args.experiment}: ok - {phases}")
+    return 0
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
@@ -157,24 +176,25 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device_noise(run_config: dict | None, project_dir: Path | None):
-    """``f(net, candidate) -> perturbed copy``: every weight layer programmed onto the candidate's
-    devices at t = 0 (:func:`cosearch.proxy.noise.program_network`)."""
-    import copy
+def _cmd_cost(args: argparse.Namespace) -> int:
+    import json
 
-    from cosearch.core.candidate import Candidate
-    from cosearch.hw import load_hardware_section
-    from cosearch.proxy.noise import program_network
-    from cosearch.snn.protocol import SpikingNetwork
+    from cosearch.workflows.cost import cost_table, load_design_hardware, price_design, read_design
 
-    hardware = load_hardware_section(project_dir, (run_config or {}).get("hardware"))
+    design = read_design(args.design, args.timesteps)
+    model = load_design_hardware(args.project_dir, args.cards, args.preset, args.node, args.set)
+    result = price_design(design, model, args.activity)
+    print(json.dumps(result, indent=2) if args.json else cost_table(result))
+    return 0
 
-    def perturb(net: SpikingNetwork, candidate: Candidate) -> SpikingNetwork:
-        noisy = copy.deepcopy(net)
-        program_network(noisy, candidate, hardware, 0.0)
-        return noisy
 
-    return perturb
+def _report_hardware_accuracy(out: Path, hardware, settings, test_images) -> None:
+    """Print the trained checkpoint's accuracy as its crossbars compute it (:mod:`cosearch.accuracy.hardware`)."""
+    from cosearch.accuracy import checkpoint_accuracy
+
+    result = checkpoint_accuracy(out, hardware, test_images, settings)
+    print(f"on the candidate's hardware (t = {settings.t_inference_s:g} s): quantised {result.accuracy_quantised:.4f}, "
+          f"accuracy_hw {result.accuracy_hw:.4f} +- {result.accuracy_hw_std:.4f} ({settings.draws} device draws)")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -206,22 +226,51 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              channel_scale=args.channel_scale, train_size=args.train_size or None,
-                             test_size=args.test_size or None, augment=not args.no_augment, device=args.device, seed=candidate.seed)
-    noise = _device_noise(config, None) if args.noise else None
-    result = train_candidate(candidate, load_dataset(data, split="train"), load_dataset(data, split="test"),
-                             settings, out, resume=args.resume, progress=not args.no_progress, noise=noise)
+                             test_size=args.test_size or None, augment=not args.no_augment, device=args.device, seed=candidate.seed,
+                             classifier_init=args.classifier_init, time_budget_s=args.time_budget)
+    settings.check("--", candidate.network)
+    hardware = hardware_settings = None
+    if args.hardware:  # checked (cards loaded) before training
+        from cosearch.accuracy import HardwareEvalSettings
+        from cosearch.hw import load_hardware_section
+
+        hardware_settings = HardwareEvalSettings(draws=args.draws, t_inference_s=args.t_inference)
+        hardware_settings.check("", "cosearch train --hardware")
+        hardware = load_hardware_section(None, (config or {}).get("hardware"))
+    test_images = load_dataset(data, split="test")
+    result = train_candidate(candidate, load_dataset(data, split="train"), test_images,
+                             settings, out, resume=args.resume, progress=not args.no_progress)
     print(f"test accuracy: {result.test_acc:.4f} ({result.settings['test_images']} images, "
           f"{result.epochs} epochs, {result.train_time_s:.0f} s training)")
-    if result.noise is not None:
-        print(f"test accuracy with device noise: {result.noise['test_acc']:.4f}")
+    if hardware is not None:
+        _report_hardware_accuracy(out, hardware, hardware_settings, test_images)
     print(f"checkpoint and metrics: {out}")
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from cosearch.workflows.validate import ValidateSettings, run_validation
+    from cosearch.workflows.validate import ValidateSettings, run_benchmark_validation, run_validation
 
-    settings = ValidateSettings(sample=args.sample, epochs=args.epochs, channel_scale=args.channel_scale,
+    if args.benchmark:
+        _set_threads(args.threads)
+        summary = run_benchmark_validation(args.experiment, args.benchmark[0], args.benchmark[1], args.out,
+                                           sample=args.sample, resamples=args.resamples, seed=args.seed,
+                                           progress=not args.no_progress, data_root=args.data_root)
+        base = summary["baseline"]
+        print(f"{summary['experiment']} on {summary['benchmark']} ({summary['table']}): {summary['n']} topologies "
+              f"of {summary['cells_used']} cells, mean test acc {summary['test_acc_min']:.2f}..{summary['test_acc_max']:.2f} %")
+        for label, stats in (("proxy", summary), ("conv edges", base)):
+            print(f"{label:<10}  Kendall tau {stats['kendall_tau']:.3f} (95% CI {stats['kendall_ci'][0]:.3f} .. "
+                  f"{stats['kendall_ci'][1]:.3f})  Spearman rho {stats['spearman_rho']:.3f} (95% CI "
+                  f"{stats['spearman_ci'][0]:.3f} .. {stats['spearman_ci'][1]:.3f})")
+        print(f"{summary['seconds_per_candidate']:.2f} s/candidate; outputs: {summary['out_dir']} "
+              "(topologies.csv, summary.json, scatter.html)")
+        return 0
+    from cosearch.workflows.train import TrainSettings
+
+    TrainSettings(epochs=args.epochs, batch_size=args.batch_size, channel_scale=args.channel_scale,
+                  train_size=args.train_size or None, test_size=args.test_size, device=args.device).check("--")
+    settings = ValidateSettings(sample=args.sample or ValidateSettings.sample, epochs=args.epochs, channel_scale=args.channel_scale,
                                 train_size=args.train_size or None, test_size=args.test_size, batch_size=args.batch_size,
                                 device=args.device, resamples=args.resamples, seed=args.seed)
     _set_threads(args.threads)
@@ -252,7 +301,8 @@ def _add_training_flags(parser: argparse.ArgumentParser, epochs: int, channel_sc
                         help=f"training images, a seeded subset; 0 = all (default {train_size or 'all'})")
     parser.add_argument("--test-size", type=int, help="test images (default: all)")
     parser.add_argument("--batch-size", type=int, default=64, help="SGD batch size (default 64)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="torch device (default cpu)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--data-root", help="dataset folder (else the run's data.root, else $COSEARCH_DATA)")
     parser.add_argument("--threads", type=int,
                         help="torch CPU threads (train: $OMP_NUM_THREADS, else all cores; validate: 1, robust on a shared "
@@ -283,6 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-root", help="dataset folder (else data.root, else $COSEARCH_DATA)")
     _add_backend_flags(run)
     run.set_defaults(func=_cmd_run)
+
+    check = verbs.add_parser("check", help="check an experiment without running a trial",
+                             description="Run every check `cosearch run` makes before trial 0 (config, space "
+                                         "against the network family and the hardware cards, metrics, sampler "
+                                         "options, proxy settings against the data); exit 2 on the first problem.")
+    check.add_argument("experiment", help="experiment YAML")
+    check.add_argument("--data-root", help="dataset folder (else data.root, else $COSEARCH_DATA)")
+    check.set_defaults(func=_cmd_check)
 
     resume = verbs.add_parser("resume", help="continue a run directory from its stored config",
                               description="Continue a run from RUN_DIR/config.yaml (after a crash or kill).")
@@ -333,9 +391,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", help="run directory")
     export.add_argument("--trial", type=int, action="append", help="trial id (repeatable)")
     export.add_argument("--pareto", action="store_true", help="every Pareto-optimal trial")
-    export.add_argument("-o", "--output", help="file (one trial, .yaml/.json) or folder (default: RUN_DIR/export)")
-    export.add_argument("--format", choices=["yaml", "json"], default="yaml", help="file format in a folder (default yaml)")
+    export.add_argument("-o", "--output", help="file (one trial, .yaml/.json/.csv) or folder (default: RUN_DIR/export)")
+    export.add_argument("--format", choices=["yaml", "json", "neurosim", "xpert"], default="yaml",
+                        help="genome file format, or a NeuroSim / XPert network CSV (default yaml)")
     export.set_defaults(func=_cmd_export)
+
+    cost = verbs.add_parser("cost", help="price one design (genome file or NeuroSim/XPert network CSV), no search",
+                            description="Per-layer and per-component energy, latency and area of one design, "
+                                        "and its totals (docs/hw_model.md).")
+    cost.add_argument("design", help="genome file (.yaml/.json, as cosearch export writes) or network CSV (.csv)")
+    cost.add_argument("--cards", nargs="+", help="card files or globs (default: hw_models/*.yaml hw_models/devices/*.yaml)")
+    cost.add_argument("--preset", help="a preset of hw_models/presets/ added after the cards (e.g. spikesim_65nm)")
+    cost.add_argument("--node", type=int, help="technology node [nm] (default: the cards' chip.node_nm)")
+    cost.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                      help="override a card key (repeatable), e.g. pe.rows_per_read=32 or defaults.adc_bits=4")
+    cost.add_argument("--activity", type=float, help="input activity of every layer, 0..1 (default: the cards')")
+    cost.add_argument("-T", "--timesteps", type=int, help="timesteps (default: the genome's; 1 for a CSV)")
+    cost.add_argument("--project-dir", default=".", help="folder holding hw_models/ (default: .)")
+    cost.add_argument("--json", action="store_true", help="print JSON (metrics and breakdown) instead of tables")
+    cost.set_defaults(func=_cmd_cost)
 
     train = verbs.add_parser("train", help="train a trial's SNN (or a genome file) with surrogate-gradient BPTT",
                              description="SNASNet recipe: SGD lr 0.1, momentum 0.9, wd 5e-4, cosine to 0.01x, "
@@ -346,9 +420,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=0.1, help="initial learning rate (default 0.1)")
     train.add_argument("--no-augment", action="store_true", help="no random crop / flip")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    train.add_argument("--noise", action="store_true",
-                       help="also report test accuracy with weights programmed onto the layers' devices "
-                            "(cosearch.proxy.noise.program_network: quantisation + device noise, no ADC)")
+    train.add_argument("--time-budget", type=float, metavar="SECONDS",
+                       help="stop after this much training time; the cosine schedule fits into it (default: all epochs)")
+    train.add_argument("--classifier-init", choices=["width", "published"], default="width",
+                       help="width: SNASNet's init with the classifier widened below C = 128 (docs/training.md); "
+                            "published: SNASNet's init at every width (default width)")
+    train.add_argument("--hardware", "--noise", dest="hardware", action="store_true",
+                       help="also report test accuracy as the candidate's crossbars compute it (cosearch.accuracy: "
+                            "weights on the layers' devices, ADC-quantised row-group partial sums, bit-serial "
+                            "image input; mean +- std over device draws)")
+    train.add_argument("--draws", type=int, default=5, help="--hardware: seeded device draws (default 5)")
+    train.add_argument("--t-inference", type=float, default=0.0,
+                       help="--hardware: seconds between programming and reading, e.g. 86400 (default 0)")
     _add_training_flags(train, epochs=10, channel_scale=1.0, train_size=None)
     train.set_defaults(func=_cmd_train)
 
@@ -357,7 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
                                             "proxy, train each for E epochs, report Kendall tau / Spearman rho "
                                             "with bootstrap intervals, a scatter plot and a CSV.")
     validate.add_argument("experiment", help="experiment YAML, e.g. experiments/validate_snasnet.yaml")
-    validate.add_argument("--sample", type=int, default=8, help="K candidates (default 8)")
+    validate.add_argument("--sample", type=int, help="K candidates (default 8; with --benchmark: every topology)")
+    validate.add_argument("--benchmark", nargs=2, metavar=("NAME", "PATH"),
+                          help="no training: correlate with a trained-accuracy table, e.g. --benchmark spikenas "
+                               "cifar10_dev_half.csv (or a SpikeNAS-Bench checkout); see docs/validation.md")
     validate.add_argument("--out", help="output folder (default runs/validate/<experiment name>)")
     validate.add_argument("--seed", type=int, help="sampling seed (default: the experiment's)")
     validate.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
@@ -371,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except RunStalled as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_STALLED
     except CosearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

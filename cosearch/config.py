@@ -17,6 +17,8 @@ Schema (see README "Experiment files" for the full guide)::
       - {metric: hw_area_mm2, "<=": 60}       # or {metric: ..., op: "<=", bound: 60}
     searcher: {type: nsga2, options: {population_size: 20}}
     trials: 200
+    fail_fast: 10                  # stop (exit 3) when the first 10 trials of a session all fail
+                                   # with one reason; 0: never
     backend: local
     enqueue:                       # baselines evaluated first
       - name: vgg16
@@ -27,6 +29,8 @@ Schema (see README "Experiment files" for the full guide)::
     phases:                        # optional multi-phase plan (replaces searcher/trials)
       - {name: groups, trials: 100, space: ..., searcher: {type: nsga2}}
       - {name: layers, trials: 100, inherit: {enqueue: pareto, fix: ["timesteps"]}}
+      - {name: refine, trials: 20, inherit: {enqueue: pareto, top: 20, sample: false},
+         evaluators: [proxy, cost, train]}   # a phase may run its own evaluators
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from pydantic import (
 
 from cosearch.core.errors import ConfigError
 from cosearch.core.files import read_yaml
-from cosearch.core.samplers import SAMPLERS, sampler_option_names
+from cosearch.core.samplers import SAMPLERS, sampler_option_error, sampler_option_names
 from cosearch.space import SearchSpace, load_space, parse_space, with_fixed
 
 Direction = Literal["minimize", "maximize"]
@@ -120,6 +124,10 @@ class SearcherConfig(_Typed):
         for key in self.options:
             if key not in allowed:
                 raise ValueError(f"options.{key}: not an option of the {self.type} searcher; allowed: {', '.join(allowed)}")
+        rejected = sampler_option_error(self.type, self.options)
+        if rejected is not None:
+            option, message = rejected
+            raise ValueError(f"options{'.' + option if option else ''}: the {self.type} sampler rejects it: {message}")
         return self
 
 
@@ -171,10 +179,15 @@ class InheritConfig(_Strict):
     ``enqueue``: which previous designs to evaluate first (``pareto``: every feasible
     non-dominated design; ``best``: the Pareto design best on the first objective; ``none``).
     ``fix``: glob patterns of this phase's parameter names fixed to the ``best`` design's values.
+    ``top``: enqueue at most this many of those designs (best first on the first objective).
+    ``sample``: false = the phase evaluates only the designs it inherits (its budget is
+    ``min(trials, inherited designs)``), as a re-ranking phase over a Pareto set does.
     """
 
     enqueue: Literal["pareto", "best", "none"] = "pareto"
     fix: list[str] = Field(default_factory=list)
+    top: int | None = Field(None, gt=0)
+    sample: bool = True
 
 
 class PhaseConfig(_Strict):
@@ -185,6 +198,7 @@ class PhaseConfig(_Strict):
     fix: dict[str, Any] = Field(default_factory=dict)
     enqueue: list[BaselineConfig] = Field(default_factory=list)
     inherit: InheritConfig | None = None
+    evaluators: list[EvaluatorConfig] | None = Field(None, min_length=1)  # default: the experiment's
 
     @field_validator("name")
     @classmethod
@@ -206,6 +220,7 @@ class ExperimentConfig(_Strict):
     constraints: list[ConstraintConfig] = Field(default_factory=list)
     searcher: SearcherConfig = Field(default_factory=SearcherConfig)
     trials: int = Field(100, gt=0)
+    fail_fast: int = Field(10, ge=0)
     backend: BackendConfig = Field(default_factory=BackendConfig)
     enqueue: list[BaselineConfig] = Field(default_factory=list)
     reference_point: dict[str, float] | None = None
@@ -243,6 +258,7 @@ class Phase:
         self.name = config.name
         self.trials = config.trials
         self.inherit = config.inherit
+        self.evaluators = config.evaluators
         self.space = space
         self.searcher = searcher
         self.baselines = baselines
@@ -310,7 +326,8 @@ def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, s
                          data: Mapping[str, Any] | None = None, backend: Mapping[str, Any] | None = None) -> Experiment:
     """Validate an experiment mapping; ``trials``/``seed``/``data``/``backend`` override its keys (CLI)."""
     if not isinstance(raw, dict):
-        raise ConfigError(str(source), "", "must be a mapping of experiment keys (name, space, objectives ...)")
+        raise ConfigError(str(source), "", f"must be a mapping of experiment keys (name, space, objectives ...); "
+                                           f"got {type(raw).__name__}")
     raw = dict(raw)
     if seed is not None:
         raw["seed"] = seed

@@ -1,4 +1,8 @@
-"""Trials -> one pandas table -> Parquet/CSV; Pareto set; hypervolume history.
+"""Trials -> one pandas table -> Parquet/CSV; Pareto set; hypervolume history; reading them back.
+
+Each row is built from the trial's :class:`~cosearch.core.record.TrialRecord`. Readers use
+:func:`load_results` (table and records, one journal replay) or :func:`load_table`; both read
+``trials.parquet`` when it was written after the journal's last change.
 
 Table columns (one row per finished trial, in the order trials ran, phases in plan order):
 
@@ -25,10 +29,9 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimization
+from cosearch.core.pareto import hypervolume_history, non_dominated, to_minimization
+from cosearch.core.record import INTERRUPTED_KEY, TrialRecord
 from cosearch.run_dir import RunDirectory
-
-INTERRUPTED_KEY = "interrupted_trials"  # study user attr: numbers of trials a stopped process left
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,6 @@ class RunSpec:
 
 def study_name(run: str, phase: str) -> str:
     return f"{run}/{phase}"
-
-
-def is_scalar_metric(value: Any) -> bool:
-    """Numbers (inf and NaN included) go to table columns; lists, dicts and bools do not."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def reference_point(spec: RunSpec, table: pd.DataFrame) -> list[float] | None:
@@ -102,10 +100,14 @@ def _finished_trials(storage: optuna.storages.BaseStorage, spec: RunSpec) -> Ite
 
 
 def trials_table(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.BaseStorage | None = None) -> pd.DataFrame:
-    """The results table of a run directory (see module docstring for the columns)."""
+    """The results table of a run directory, rebuilt from its journal (see module docstring for the columns)."""
+    return _table(list(_finished_trials(storage or run_dir.read_storage(), spec)), spec)
+
+
+def _table(finished: Sequence[tuple[str, optuna.trial.FrozenTrial, bool]], spec: RunSpec) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     param_order: list[str] = []
-    for phase, trial, interrupted in _finished_trials(storage or run_dir.read_storage(), spec):
+    for phase, trial, interrupted in finished:
         rows.append(_row(trial, phase, spec, interrupted))
         param_order += [p for p in trial.params if p not in param_order]
     table = pd.DataFrame(rows)
@@ -116,46 +118,44 @@ def trials_table(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages.
     return _ordered(table, [f"params_{p}" for p in param_order])
 
 
+def _records(finished: Sequence[tuple[str, optuna.trial.FrozenTrial, bool]]) -> dict[int, dict[str, Any]]:
+    records = (TrialRecord.from_attrs(trial.user_attrs) for _, trial, _ in finished)
+    return {index: {"candidate": r.candidate, "values": r.values, "details": r.details}
+            for index, r in enumerate(records)}
+
+
 def load_records(run_dir: str | Path) -> dict[int, dict[str, Any]]:
     """Per-trial records beyond the table, keyed by the table's ``trial`` id.
 
     Each record holds ``candidate`` (:meth:`Candidate.to_dict`, rebuild with
     ``Candidate.from_dict``), ``values`` (section -> key -> sampled value) and ``details``
-    (non-scalar metrics such as the cost model's per-layer breakdown; empty if none).
+    (non-scalar metrics such as the cost model's per-layer breakdown; empty if none); the
+    fields of :class:`cosearch.core.record.TrialRecord`.
     """
     directory = RunDirectory(run_dir)
     spec = RunSpec.from_config(directory.read_config())
-    return {
-        index: {
-            "candidate": trial.user_attrs.get("candidate"),
-            "values": trial.user_attrs.get("values"),
-            "details": trial.user_attrs.get("details", {}),
-        }
-        for index, (_, trial, _) in enumerate(_finished_trials(directory.read_storage(), spec))
-    }
+    return _records(list(_finished_trials(directory.read_storage(), spec)))
 
 
 def _row(trial: optuna.trial.FrozenTrial, phase: str, spec: RunSpec, interrupted: bool) -> dict[str, Any]:
-    attrs = trial.user_attrs
+    record = TrialRecord.from_attrs(trial.user_attrs)
     state = "INTERRUPTED" if interrupted else trial.state.name
     row: dict[str, Any] = {
         "phase": phase,
         "phase_trial": trial.number,
         "state": state,
-        "baseline": attrs.get("baseline", ""),
+        "baseline": record.baseline,
     }
     row.update({f"params_{k}": v for k, v in trial.params.items()})
-    metrics = attrs.get("metrics", {})
     for metric in spec.metrics:
-        row[f"objective_{metric}"] = metrics.get(metric, np.nan) if state == "COMPLETE" else np.nan
+        row[f"objective_{metric}"] = record.metrics.get(metric, np.nan) if state == "COMPLETE" else np.nan
     constraints = trial.constraints if state == "COMPLETE" else {}
     for metric, _, _ in spec.constraints:
         row[f"constraint_{metric}"] = constraints.get(metric, np.nan)
     row["feasible"] = state == "COMPLETE" and all(v <= 0 for v in constraints.values())
-    row.update({k: v for k, v in metrics.items() if is_scalar_metric(v)})
-    row["duration_s"] = attrs.get("duration_s", np.nan)
-    row["seed"] = attrs.get("seed", -1)
-    row["fail_reason"] = attrs.get("fail_reason", "interrupted" if interrupted else "")
+    row.update(record.row())
+    if interrupted and not record.fail_reason:
+        row["fail_reason"] = "interrupted"
     row["datetime_start"] = trial.datetime_start.isoformat() if trial.datetime_start else ""
     return row
 
@@ -163,20 +163,13 @@ def _row(trial: optuna.trial.FrozenTrial, phase: str, spec: RunSpec, interrupted
 def _add_pareto_and_hypervolume(table: pd.DataFrame, spec: RunSpec) -> None:
     columns = [f"objective_{m}" for m in spec.metrics]
     feasible = table["feasible"].to_numpy(dtype=bool)
-    points = to_minimization(table[columns].to_numpy(dtype=float), spec.directions)
+    values = table[columns].to_numpy(dtype=float)
+    points = to_minimization(values, spec.directions)
     pareto = np.zeros(len(table), dtype=bool)
     if feasible.any():
         pareto[np.flatnonzero(feasible)[non_dominated(points[feasible])]] = True
     table["pareto"] = pareto
-    reference = reference_point(spec, table)
-    history = np.full(len(table), np.nan)
-    if reference is not None:
-        tracker = HypervolumeTracker(to_minimization(np.array([reference]), spec.directions)[0])
-        for i in range(len(table)):
-            if feasible[i]:
-                tracker.add(points[i])
-            history[i] = tracker.value
-    table["hypervolume"] = history
+    table["hypervolume"] = hypervolume_history(values, feasible, spec.directions, reference_point(spec, table))
 
 
 def _ordered(table: pd.DataFrame, params: Sequence[str]) -> pd.DataFrame:
@@ -215,6 +208,29 @@ def pareto_summary(table: pd.DataFrame, spec: RunSpec, max_params: int = 6) -> p
 
 
 def load_table(run_dir: str | Path) -> pd.DataFrame:
-    """The results table of a finished or running run, rebuilt from its journal."""
+    """The results table of a finished or running run: ``trials.parquet`` when it was written
+    after the journal's last change, else rebuilt from the journal."""
     directory = RunDirectory(run_dir)
+    if directory.table_is_current():
+        return pd.read_parquet(directory.trials_parquet)
     return trials_table(directory, RunSpec.from_config(directory.read_config()))
+
+
+@dataclass(frozen=True)
+class Results:
+    """A run's results as readers see them: its spec, the table and the per-trial records
+    (:func:`load_records`), both keyed by the table's ``trial`` id."""
+
+    spec: RunSpec
+    table: pd.DataFrame
+    records: dict[int, dict[str, Any]]
+
+
+def load_results(run_dir: str | Path) -> Results:
+    """Spec, table and records of a run, reading its journal once: the table comes from
+    ``trials.parquet`` when that is current (see :func:`load_table`), else from the same replay."""
+    directory = RunDirectory(run_dir)
+    spec = RunSpec.from_config(directory.read_config())
+    finished = list(_finished_trials(directory.read_storage(), spec))
+    table = pd.read_parquet(directory.trials_parquet) if directory.table_is_current() else _table(finished, spec)
+    return Results(spec, table, _records(finished))

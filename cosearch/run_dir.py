@@ -5,7 +5,8 @@ Layout of ``runs/<name>/``::
     study.journal     Optuna JournalFileStorage (open with `optuna-dashboard study.journal`)
     config.yaml       the resolved experiment (spaces inlined) the run started from
     manifest.json     seed, package versions, git commit, one entry per session (start/end/status)
-    trials.parquet    results table (also trials.csv), pareto.csv, dashboard.html  (cosearch.results)
+    trials.parquet    results table (also trials.csv), pareto.csv, dashboard.html  (cosearch.results);
+                      read back instead of the journal while it is newer (table_is_current)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from cosearch.core.errors import CosearchError
+from cosearch.core.files import write_atomic, write_json
 
 _PACKAGES = ("cosearch", "optuna", "numpy", "pandas", "torch", "ray", "plotly", "pydantic", "pyarrow")
 
@@ -52,6 +54,13 @@ class RunDirectory:
 
     def exists(self) -> bool:
         return self.config_file.exists()
+
+    def table_is_current(self) -> bool:
+        """Whether trials.parquet was written after the journal's last change (so it holds every trial)."""
+        try:
+            return self.trials_parquet.stat().st_mtime_ns > self.journal.stat().st_mtime_ns
+        except FileNotFoundError:
+            return False
 
     @contextmanager
     def locked(self) -> Iterator[RunDirectory]:
@@ -79,7 +88,7 @@ class RunDirectory:
         return self.storage()
 
     def write_config(self, resolved: dict[str, Any]) -> None:
-        _atomic_write(self.config_file, yaml.safe_dump(resolved, sort_keys=False))
+        write_atomic(self.config_file, yaml.safe_dump(resolved, sort_keys=False))
 
     def read_config(self) -> dict[str, Any]:
         if not self.config_file.exists():
@@ -102,13 +111,7 @@ class RunDirectory:
         self._write_manifest(manifest)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
-        _atomic_write(self.manifest_file, json.dumps(manifest, indent=2))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+        write_json(self.manifest_file, manifest)
 
 
 def package_versions() -> dict[str, str]:

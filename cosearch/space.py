@@ -41,12 +41,14 @@ distributions are used, each with a fixed name.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+import numpy as np
 import optuna
 from optuna.distributions import (
     BaseDistribution,
@@ -63,8 +65,10 @@ from cosearch.workload import canonical_genome, network_slots
 SECTIONS = ("network", "timesteps", "hardware")
 _SPEC_KEYS = {"choices", "low", "high", "step", "log", "type", "value"}
 _MODIFIER_KEYS = {"count", "repeat", "at", "given", "cases", "default"}
+#: Int ranges up to this many values are enumerated by :meth:`Leaf.span` (longer ones: their bounds).
+SPAN_LIMIT = 1024
 #: What parameters are drawn from: an Optuna trial, or the probe that lists a baseline's missing ones.
-Trial = Union[optuna.trial.BaseTrial, "_ParamProbe"]
+Trial = Union[optuna.trial.BaseTrial, "_ParamProbe", "RandomDraw"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,19 @@ class Leaf:
             return trial.suggest_int(self.name, dist.low, dist.high, step=dist.step, log=dist.log)
         assert isinstance(dist, FloatDistribution), dist
         return trial.suggest_float(self.name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+    def span(self) -> tuple[Any, ...]:
+        """Every value this leaf can take: the fixed value, the choices, an int range's values;
+        for a float range or an int range of more than :data:`SPAN_LIMIT` values, its two bounds."""
+        dist = self.distribution
+        if dist is None:
+            return (self.fixed,)
+        if isinstance(dist, CategoricalDistribution):
+            return tuple(dist.choices)
+        assert isinstance(dist, (IntDistribution, FloatDistribution)), dist
+        if isinstance(dist, IntDistribution) and not dist.log and (dist.high - dist.low) // dist.step < SPAN_LIMIT:
+            return tuple(range(dist.low, dist.high + 1, dist.step))
+        return (dist.low, dist.high)
 
     def contains(self, value: Any) -> bool:
         if self.distribution is None:
@@ -113,6 +130,19 @@ class Param:
     given: str | None = None
     default: Any = None
     repeat: tuple[int, ...] | None = None
+
+    @property
+    def length(self) -> int | None:
+        """Length of the per-layer list this key gives (``repeat`` expanded); None for a scalar."""
+        if self.count is None:
+            return None
+        return sum(self.repeat) if self.repeat is not None else self.count
+
+    def group(self, layer: int) -> int:
+        """Index into :attr:`leaves` of per-layer position ``layer`` (its group under ``repeat``)."""
+        if self.repeat is None:
+            return layer
+        return next(g for g, end in enumerate(itertools.accumulate(self.repeat)) if layer < end)
 
     def names(self) -> list[str]:
         out = []
@@ -161,7 +191,10 @@ class SearchSpace:
         return self.candidate(self.sample_values(trial), params=dict(trial.params), seed=seed)
 
     def candidate(self, values: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any], seed: int) -> Candidate:
-        network = canonical_genome(values["network"])
+        try:
+            network = canonical_genome(values["network"])
+        except (TypeError, ValueError) as exc:  # a value of the wrong type for the family's genome
+            raise InvalidCandidate(f"network genome rejected: {exc}") from None
         slots = network_slots(network)
         hardware = {}
         for key, value in values["hardware"].items():
@@ -250,6 +283,32 @@ class _ParamProbe:
         return self._answer(name, FloatDistribution(low, high, step=step, log=log), low)
 
 
+class RandomDraw:
+    """Duck-typed trial drawing every parameter at random (seeded ``rng``) except the ``pinned`` ones.
+
+    Used to look at the networks a space can give without a study (e.g. their layer-slot counts).
+    """
+
+    def __init__(self, rng: np.random.Generator, pinned: Mapping[str, Any] | None = None) -> None:
+        self.rng = rng
+        self.pinned = dict(pinned or {})
+        self.params: dict[str, Any] = {}
+
+    def _pick(self, name: str, draw: Any) -> Any:
+        value = self.pinned[name] if name in self.pinned else draw()
+        self.params[name] = value
+        return value
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return self._pick(name, lambda: choices[int(self.rng.integers(len(choices)))])
+
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1, log: bool = False) -> Any:
+        return self._pick(name, lambda: low + step * int(self.rng.integers((high - low) // step + 1)))
+
+    def suggest_float(self, name: str, low: float, high: float, step: float | None = None, log: bool = False) -> Any:
+        return self._pick(name, lambda: float(self.rng.uniform(low, high)))
+
+
 def _index(value: Any, i: int) -> Any:
     return value[i] if isinstance(value, (list, tuple)) else value
 
@@ -284,7 +343,7 @@ class _Parser:
         unknown = set(data) - {"name", "description", *SECTIONS}
         if unknown:
             raise self.fail(
-                prefix + sorted(unknown)[0],
+                f"{prefix}{sorted(unknown, key=str)[0]}",
                 f"unknown key; allowed: name, description, {', '.join(SECTIONS)}",
             )
         network = data.get("network")
@@ -300,6 +359,7 @@ class _Parser:
         for key, spec in network.items():
             params.append(self.param("network", key, spec, prefix, network))
         params.append(self.param("timesteps", "timesteps", data.get("timesteps", 1), prefix, {}))
+        _check_timesteps(params[-1], self.fail(f"{prefix}timesteps", ""))
         for key, spec in hardware.items():
             params.append(self.param("hardware", key, spec, prefix, hardware))
         ordered = _given_first(params)
@@ -320,7 +380,7 @@ class _Parser:
         unknown = set(spec) - _SPEC_KEYS - _MODIFIER_KEYS
         if unknown:
             raise self.fail(
-                f"{path}.{sorted(unknown)[0]}",
+                f"{path}.{sorted(unknown, key=str)[0]}",
                 f"unknown key; allowed: {', '.join(sorted(_SPEC_KEYS | _MODIFIER_KEYS))}",
             )
         count = spec.get("count")
@@ -399,6 +459,16 @@ class _Parser:
             return Leaf(name, IntDistribution(int(low), int(high), log=log, step=step))
         step = spec.get("step")
         return Leaf(name, FloatDistribution(float(low), float(high), log=log, step=step))
+
+
+def _check_timesteps(param: Param, error: ConfigError) -> None:
+    """Every value ``timesteps`` can take is an integer >= 1 (a scalar, not a per-layer list)."""
+    values = [v for leaf in param.leaves if isinstance(leaf, Leaf) for v in leaf.span()]
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    if param.count is not None or param.given is not None or bad:
+        got = bad[0] if bad else param.leaves
+        raise ConfigError(error.source, error.path, f"must be an integer >= 1 or a spec of them, one for the whole "
+                                                    f"network (got {got!r})")
 
 
 def _leaf_name(key: str, index: int | None) -> str:

@@ -7,7 +7,9 @@ Metrics (VGG16-family candidates):
 
 Options: ``fail_if_timesteps`` raises for that T; ``nan_if_timesteps`` returns NaN for that T;
 ``sleep_s`` sleeps per evaluation (for kill tests); ``hang_if_timesteps`` sleeps 600 s and
-``exit_if_timesteps`` kills the evaluating process (for backend fault tests).
+``exit_if_timesteps`` kills the evaluating process (for backend fault tests); ``fail_if_env``
+names an environment variable whose presence makes every evaluation raise (a fault that appears
+between two sessions of one run, the experiment unchanged).
 """
 
 from __future__ import annotations
@@ -19,13 +21,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from cosearch.core.candidate import Candidate
-from cosearch.core.evaluator import Evaluator
+from cosearch.core.evaluator import EvaluationContext, Evaluator
 
 
 class AnalyticEvaluator(Evaluator):
+    @classmethod
+    def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
+        return {"proxy_score", "hw_energy_pj", "hw_area_mm2", "hw_per_layer"}
+
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> dict[str, Any]:
         if self.options.get("sleep_s"):
             time.sleep(float(self.options["sleep_s"]))
+        if self.options.get("fail_if_env") and os.environ.get(str(self.options["fail_if_env"])):
+            raise RuntimeError(f"analytic evaluator fails while ${self.options['fail_if_env']} is set")
         timesteps = candidate.timesteps
         if timesteps == self.options.get("hang_if_timesteps"):
             time.sleep(600)

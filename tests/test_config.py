@@ -7,9 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import TINY_SPACE, experiment_dict
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from yaml_trees import mutated, trees
 
 from cosearch.cli import main
-from cosearch.config import load_experiment
+from cosearch.config import experiment_from_dict, load_experiment
+from cosearch.core.errors import ConfigError
+from cosearch.search.loop import pipeline_spec
+from cosearch.search.preflight import preflight
 
 
 def _error(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> str:
@@ -67,7 +73,8 @@ def test_bad_constraint_operator(write_experiment, capsys):
 
 def test_unknown_evaluator(write_experiment, capsys):
     path = write_experiment(evaluators=["oracle"])
-    assert "evaluators[0].type: must be one of proxy, cost or 'module:Class' (got 'oracle')" in _error(capsys, path)
+    err = _error(capsys, path)
+    assert "evaluators[0].type: must be one of proxy, cost" in err and "or 'module:Class' (got 'oracle')" in err
 
 
 def test_space_errors_name_the_key_path(write_experiment, capsys):
@@ -112,3 +119,23 @@ def test_constraint_shorthand_and_cli_overrides(write_experiment):
     assert (constraint.op, constraint.bound) == (">=", 2.5)
     assert constraint.violation(3.0) == -0.5 and constraint.violation(2.0) == 0.5
     assert experiment.phases[0].trials == 7 and experiment.config.seed == 11
+
+
+# ------------------------------------------------------------ property tests (hypothesis) ----
+
+PROPERTY = settings(max_examples=120, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(document=st.one_of(trees, mutated(experiment_dict()), mutated(experiment_dict(phases=[
+    {"name": "a", "trials": 2}, {"name": "b", "trials": 2, "inherit": {"fix": ["timesteps"]}}]))))
+def test_any_yaml_tree_gives_a_checked_experiment_or_a_config_error(document):
+    """Random types at every key: the loader and the preflight either accept or raise ConfigError."""
+    try:
+        experiment = experiment_from_dict(document, Path("exp.yaml"))
+        for phase in experiment.phases:
+            preflight(experiment, pipeline_spec(experiment, phase))
+    except ConfigError as exc:
+        assert str(exc) and "Traceback" not in str(exc)
+    else:
+        assert experiment.phases and experiment.resolved()["name"] == experiment.name

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_dashboard import make_run, make_snasnet_run, make_two_phase_run
+from test_dashboard import BASELINES, make_run, make_snasnet_run, make_two_phase_run
 
 from cosearch.dashboard import write_dashboard
 
@@ -52,9 +52,20 @@ PROBE = """<script>window.addEventListener('load', function () { setTimeout(func
     });
     return out;
   }
+  function mapColumn(name) {
+    var el = document.getElementById('fig-map');
+    if (!el || !el.data || !el.data.length) return null;
+    var index = el.data[0].header.values.indexOf('<b>' + name + '</b>');
+    return index < 0 ? null : Array.from(el.data[0].cells.values[index]);
+  }
   var out = {errors: window.__errors, traces: traces(),
              markers: document.querySelectorAll('#fig-pareto .scatterlayer .point').length,
-             summary: (document.getElementById('design-summary') || {}).textContent || ''};
+             summary: (document.getElementById('design-summary') || {}).textContent || '',
+             parallelTicks: Array.from(document.querySelectorAll('#fig-parallel .tick text')).map(function (t) {
+               return t.textContent; }),
+             parallelMarkup: document.querySelectorAll('#fig-parallel .tick text tspan, #fig-parallel .tick sup').length,
+             mapDevices: mapColumn('device'),
+             hvNote: (document.getElementById('hv-reference') || {}).textContent || ''};
   var pair = document.getElementById('pair');
   if (pair && pair.options.length > 1) {
     pair.value = pair.options[pair.options.length - 1].value; pair.dispatchEvent(new Event('change'));
@@ -145,8 +156,12 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("dashboard_browser")
     two_phase = make_two_phase_run(tmp)
     single = make_run(tmp, "single", trials=10, seed=5)
+    edap = make_run(tmp, "edap", evaluators=[{"type": "cost", "options": {}}], constraints=[], trials=10,
+                    objectives=[{"metric": "hw_edap", "direction": "minimize"},
+                                {"metric": "hw_area_mm2", "direction": "minimize"}], enqueue=BASELINES[1:])
     return {"two_phase": write_dashboard(two_phase, tmp / "two_phase.html", compare=[single]),
-            "snas": write_dashboard(make_snasnet_run(tmp), tmp / "snas.html")}
+            "snas": write_dashboard(make_snasnet_run(tmp), tmp / "snas.html"),
+            "edap": write_dashboard(edap, tmp / "edap.html")}
 
 
 def test_two_phase_dashboard_renders_without_errors(pages, tmp_path):
@@ -186,3 +201,21 @@ def test_screenshot_is_not_blank(pages, tmp_path):
     assert (pixels.min(axis=2) < 200).mean() > 0.01  # more than a white page with a title
     front = np.all(np.abs(pixels.astype(int) - (31, 95, 168)) < 12, axis=2)  # FRONT_COLOR markers and lines
     assert front.sum() > 200
+
+
+def test_edap_axes_map_defaults_and_reference_point_read_right(pages, tmp_path):
+    """hw_edap spans decades (1e+12 pJ*ns*mm^2): its parallel axis ticks are plain text, not raw
+    ``<sup>`` markup; layers the space leaves unmapped show the cards' device; the page says why the
+    hypervolume is 0 (the baseline is the reference point)."""
+    found = probe(pages["edap"], tmp_path)
+    assert found["errors"] == []
+    ticks = found["parallelTicks"]
+    assert ticks and not any("sup" in t or "<" in t or "×10" in t for t in ticks), ticks
+    assert any("e+" in t for t in ticks), ticks  # the hw_edap axis, in plain exponent form
+    assert found["parallelMarkup"] == 0
+    assert found["mapDevices"] and set(found["mapDevices"]) == {"rram (default)"}  # the cards' default device
+    note = found["hvNote"]
+    assert note.startswith("Hypervolume reference point: the worst value of each objective over the baselines "
+                           "vgg16_slim (hw_edap "), note
+    assert "a design counts only where it beats every baseline on every objective, so the hypervolume stays 0 " \
+           "until one does" in note

@@ -86,3 +86,25 @@ def test_export_cli_from_a_run_directory(write_experiment, tmp_path) -> None:
     files = sorted(folder.glob("trial_*.json"))
     assert files and all(json.loads(f.read_text())["format"] == "cosearch-genome/1" for f in files)
     assert main(["export", str(run), "--trial", "99"]) == 2  # unknown trial: a clear error, exit 2
+
+    # network CSVs for NeuroSim / XPert: one row per crossbar layer of the trial's genome
+    csv_file = tmp_path / "trial1.csv"
+    assert main(["export", str(run), "--trial", "1", "-o", str(csv_file), "--format", "xpert"]) == 0
+    from cosearch.workflows.cost import read_network_csv
+    from cosearch.workload import network_layers
+
+    shapes, mapping = read_network_csv(csv_file)
+    layers = network_layers(candidate.network)
+    assert [(r[0], r[1], r[2], r[3]) for r in shapes.rows.tolist()] == [
+        (layer.cin, layer.cout, layer.kernel, layer.h_out * layer.w_out) for layer in layers]
+    assert set(mapping) == {"column_sharing", "adc_type", "input_bits", "adc_bits"} and len(mapping["adc_bits"]) == len(layers)
+
+
+def test_neurosim_csv_of_vgg16_marks_its_pooling() -> None:
+    from cosearch.workflows.cost import network_csv
+
+    text = network_csv(Candidate(network=canonical_genome({"arch": "vgg16"}), timesteps=5), "neurosim", {})
+    rows = [list(map(int, line.split(","))) for line in text.split()]
+    assert rows[0] == [32, 32, 3, 3, 3, 64, 0, 1] and rows[1] == [32, 32, 64, 3, 3, 64, 1, 1]  # pool after conv2
+    assert [row[6] for row in rows] == [0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert rows[-1][:3] == [1, 1, 2048] and rows[-1][5] == 10  # the classifier: a 1x1 "conv" on a 1x1 map

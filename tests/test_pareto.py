@@ -10,6 +10,7 @@ import pytest
 from cosearch.core.pareto import (
     HypervolumeTracker,
     hypervolume,
+    hypervolume_history,
     non_dominated,
     to_minimization,
 )
@@ -65,3 +66,19 @@ def test_tracker_matches_batch_and_maximisation_sign():
     history = [tracker.add(p) for p in points]
     assert history == sorted(history)  # hypervolume never decreases
     assert history[-1] == pytest.approx(hypervolume(points, [0.0, 1.0]))
+
+
+def test_hypervolume_history_2d_by_hand():
+    # objectives (maximize score, minimize cost), reference (score 0, cost 10)
+    values = np.array([[2, 8], [5, 5], [1, 4], [3, 9], [0.5, 12], [2, 8]], dtype=float)
+    feasible = np.array([True, False, True, True, True, True])
+    history = hypervolume_history(values, feasible, ["maximize", "minimize"], [0.0, 10.0])
+    # 2x2 box; infeasible adds nothing; + 1x6 box overlapping 1x2 -> 8; staircase 1*1 + 1*2 + 1*6 = 9;
+    # a point beyond the reference cost and a duplicate add nothing
+    assert history.tolist() == [4.0, 4.0, 8.0, 9.0, 9.0, 9.0]
+    assert np.isnan(hypervolume_history(values, feasible, ["maximize", "minimize"], None)).all()
+
+
+def test_tracker_in_objective_units_skips_infeasible_rows_unread():
+    tracker = HypervolumeTracker([0.0, 10.0], ["maximize", "minimize"])
+    assert tracker.extend([[2.0, 8.0], None], [True, False]).tolist() == [4.0, 4.0]

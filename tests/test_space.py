@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import optuna
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from yaml_trees import mutated, trees
 
 from cosearch.core.errors import ConfigError, InvalidCandidate
 from cosearch.core.samplers import SAMPLERS, make_sampler
+from cosearch.hw import load_hardware_section
+from cosearch.search.preflight import check_space
 from cosearch.space import parse_space, with_fixed
+
+HARDWARE = load_hardware_section()
 
 ALL_KINDS = {
     "name": "all_kinds",
@@ -134,3 +142,26 @@ def test_float_values_are_finite():
         trial = study.ask()
         assert math.isfinite(space.sample(trial).hardware["weight_bits"])
         study.tell(trial, 0.0)
+
+
+# ------------------------------------------------------------ property tests (hypothesis) ----
+
+
+@settings(max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(document=st.one_of(mutated(ALL_KINDS), mutated(ALL_KINDS), trees))
+def test_any_yaml_tree_gives_a_space_or_a_config_error(document):
+    """Random types at every key: parsing gives a space or ConfigError; a parsed space samples into a
+    Candidate (or an InvalidCandidate the search records) and its preflight check gives a ConfigError at worst."""
+    try:
+        space = parse_space(document, "space.yaml")
+    except ConfigError as exc:
+        assert str(exc).startswith("space.yaml")
+        return
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    try:
+        candidate = space.sample(study.ask())
+    except InvalidCandidate:
+        candidate = None
+    assert candidate is None or candidate.timesteps >= 0
+    with contextlib.suppress(ConfigError):
+        check_space(space, ("space.yaml", ""), HARDWARE)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cosearch.core.errors import ConfigError
+from cosearch.core.files import to_jsonable
 
 #: Largest ADC precision any card may be asked to price [bits].
 MAX_ADC_BITS = 16
@@ -127,10 +128,10 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
         return {
-            "network": _plain(self.network),
+            "network": to_jsonable(self.network),
             "timesteps": int(self.timesteps),
-            "hardware": _plain(self.hardware),
-            "params": _plain(self.params),
+            "hardware": to_jsonable(self.hardware),
+            "params": to_jsonable(self.params),
             "seed": int(self.seed),
         }
 
@@ -150,14 +151,6 @@ class Candidate:
     @classmethod
     def from_json(cls, text: str) -> Candidate:
         return cls.from_dict(json.loads(text))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _frozen(value: Any) -> Any:

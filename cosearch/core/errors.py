@@ -24,3 +24,10 @@ class ConfigError(CosearchError):
 
 class InvalidCandidate(CosearchError):
     """A sampled genome that no network can be built from (e.g. a cell with no input->output path)."""
+
+
+class RunStalled(CosearchError):
+    """A run that cannot progress: its first trials all failed alike, or every trial failed.
+
+    The CLI prints the message and exits with code 3; what was recorded is kept.
+    """

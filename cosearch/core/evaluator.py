@@ -11,6 +11,25 @@ before it (``upstream``), so the cost model can use the firing rates the proxy m
 An evaluator class is built as ``cls(options, context)`` where ``options`` is its mapping from
 the experiment YAML and ``context`` an :class:`EvaluationContext`. The built-in evaluators live
 in :mod:`cosearch.evaluators`; the loop composes them (:mod:`cosearch.search.pipeline`).
+
+What every evaluator declares (checked before trial 0 by :mod:`cosearch.search.preflight`):
+
+* :meth:`Evaluator.produces` (classmethod, required): the names of the metrics it returns for
+  given options and context, so an objective or constraint naming a metric nobody produces is
+  refused before the run starts. Declare every scalar metric an objective could name.
+* :meth:`Evaluator.check_space` (optional): called once on the built evaluator with every value
+  the space's network keys can take; raise :class:`~cosearch.core.errors.ConfigError` for a
+  setting that no trial could satisfy (the proxy checks its batch and channel scale here).
+
+A minimal evaluator::
+
+    class Flops(Evaluator):
+        @classmethod
+        def produces(cls, options, context):
+            return {"flops"}
+
+        def evaluate(self, candidate, upstream):
+            return {"flops": ...}
 """
 
 from __future__ import annotations
@@ -37,6 +56,8 @@ class EvaluationContext:
         data: the experiment's ``data`` section (dataset, root, batch_size ...).
         hardware: the experiment's ``hardware`` section (cards to load, overrides ...).
         proxy: the experiment's ``proxy`` section (batch size, repeats, fidelity ...).
+        run_dir: the run directory, for evaluators that keep files per candidate (the ``train``
+            evaluator's checkpoints); None outside a run (e.g. preflight).
     """
 
     experiment_dir: Path = Path(".")
@@ -44,6 +65,7 @@ class EvaluationContext:
     data: Mapping[str, Any] = field(default_factory=dict)
     hardware: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None
 
 
 class Evaluator(ABC):
@@ -52,6 +74,17 @@ class Evaluator(ABC):
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         self.options = dict(options or {})
         self.context = context or EvaluationContext()
+
+    @classmethod
+    @abstractmethod
+    def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
+        """Names of the metrics :meth:`evaluate` returns with these ``options`` and ``context``."""
+
+    def check_space(self, network: Mapping[str, Sequence[Any]]) -> None:
+        """Preflight hook: ``network`` maps each network key of the space to the values it can take
+        (every choice or fixed value; for an int or float range, its two bounds). Raise ConfigError
+        naming the setting no value could satisfy; the default checks nothing."""
+        return None
 
     @abstractmethod
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:

@@ -1,6 +1,9 @@
-"""Non-dominated filtering and exact hypervolume, for minimisation problems.
+"""Non-dominated filtering, exact hypervolume and the hypervolume history of a run.
 
-Callers turn maximised objectives into minimised ones by negation (:func:`to_minimization`).
+:func:`non_dominated` and :func:`hypervolume` work on minimisation problems: callers turn
+maximised objectives into minimised ones by negation (:func:`to_minimization`); the tracker
+and :func:`hypervolume_history` (the results table's ``hypervolume`` column, the live progress
+bar and the dashboard's per-phase curves) take values in the objectives' own units.
 The hypervolume is computed exactly by dimension sweep: a 2-D staircase sum, and for more
 objectives by slicing along the last objective (HSO, While et al., IEEE TEC 2006), which is
 fast for the Pareto-set sizes a search produces (tens to a few hundred points).
@@ -8,7 +11,8 @@ fast for the Pareto-set sizes a search produces (tens to a few hundred points).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -72,18 +76,40 @@ def _hv(points: np.ndarray, ref: np.ndarray) -> float:
 
 
 class HypervolumeTracker:
-    """Hypervolume after each added point, keeping only the current non-dominated set."""
+    """Hypervolume after each added point, keeping only the current non-dominated set.
 
-    def __init__(self, reference: Sequence[float]) -> None:
-        self.reference = np.asarray(reference, dtype=float)
+    ``reference`` and the added points are in the objectives' own units; ``directions`` (default:
+    every objective minimised) names the maximised ones, negated inside (:func:`to_minimization`).
+    """
+
+    def __init__(self, reference: Sequence[float], directions: Sequence[str] | None = None) -> None:
+        self.signs = to_minimization(np.ones(len(reference)), directions or ["minimize"] * len(reference))
+        self.reference = np.asarray(reference, dtype=float) * self.signs
         self.front = np.empty((0, len(self.reference)))
         self.value = 0.0
 
     def add(self, values: Sequence[float]) -> float:
-        point = np.asarray(values, dtype=float)
+        point = np.asarray(values, dtype=float) * self.signs
         if len(self.front) and np.any(np.all(self.front <= point, axis=1) & np.any(self.front < point, axis=1)):
             return self.value
         keep = ~(np.all(point <= self.front, axis=1) & np.any(point < self.front, axis=1))
         self.front = np.vstack([self.front[keep], point])
         self.value = hypervolume(self.front, self.reference)
         return self.value
+
+    def extend(self, values: Iterable[Any], feasible: Iterable[bool]) -> np.ndarray:
+        """Add the feasible rows of ``values`` (each a sequence of objective values; an infeasible
+        row's are not read, so they may be None); return the hypervolume after each row."""
+        return np.array([self.add(v) if ok else self.value for v, ok in zip(values, feasible)], dtype=float)
+
+
+def hypervolume_history(values: np.ndarray, feasible: np.ndarray, directions: Sequence[str],
+                        reference: Sequence[float] | None) -> np.ndarray:
+    """Hypervolume of the feasible rows among the first ``i + 1`` of ``values`` [n, m], for each i.
+
+    ``values`` and ``reference`` are in the objectives' own units (``directions`` says which are
+    maximised); the history is NaN everywhere while there is no reference point.
+    """
+    if reference is None:
+        return np.full(len(values), np.nan)
+    return HypervolumeTracker(reference, directions).extend(values, feasible)

@@ -43,3 +43,23 @@ def make_sampler(name: str, options: Mapping[str, Any], seed: int) -> optuna.sam
     with warnings.catch_warnings():  # NSGA-III and QMC are marked experimental; that is not news to users
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return cls(seed=seed, **{**quiet, **dict(options)})
+
+
+def sampler_option_error(name: str, options: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    """Why sampler ``name``'s own constructor rejects ``options``: ``(key, message)``, or None.
+
+    The key is the first option the constructor rejects on its own (None when only the
+    combination fails); the message is the sampler's, prefixed with its exception type when
+    that is not a ValueError.
+    """
+    try:
+        make_sampler(name, options, seed=0)
+    except Exception as exc:  # any constructor error is a bad option value; the message says which
+        message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        for key, value in options.items():
+            try:
+                make_sampler(name, {key: value}, seed=0)
+            except Exception:  # this option alone is rejected: name it
+                return key, message
+        return None, message
+    return None

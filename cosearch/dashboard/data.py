@@ -16,15 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cosearch.core.pareto import (
-    HypervolumeTracker,
-    hypervolume,
-    non_dominated,
-    to_minimization,
-)
+from cosearch.core.pareto import hypervolume, hypervolume_history, non_dominated, to_minimization
 from cosearch.dashboard.design import design_summary
-from cosearch.results import RunSpec, load_records, load_table, reference_point
-from cosearch.run_dir import RunDirectory
+from cosearch.results import RunSpec, load_results, reference_point
 
 #: Point status on a Pareto plot: run-wide front, feasible but dominated, constraint violated.
 STATUSES = ("pareto", "dominated", "infeasible")
@@ -54,12 +48,12 @@ class RunData:
 
 
 def load_run(run_dir: str | Path) -> RunData:
-    """Table, records and spec of a run directory (rebuilt from its journal)."""
-    directory = RunDirectory(run_dir)
-    spec = RunSpec.from_config(directory.read_config())
+    """Table, records and spec of a run directory (:func:`cosearch.results.load_results`)."""
     path = Path(run_dir)
+    results = load_results(path)
+    spec = results.spec
     label = spec.name if path.name == spec.name else f"{spec.name} ({path.name})"
-    return RunData(path, label, spec, load_table(path), load_records(path))
+    return RunData(path, label, spec, results.table, results.records)
 
 
 def objective_pairs(spec: RunSpec) -> list[tuple[int, int]]:
@@ -165,14 +159,8 @@ def hypervolume_info(run: RunData) -> HypervolumeInfo:
         rows = table[table["phase"] == phase]
         if rows.empty:
             continue
-        history = np.full(len(rows), np.nan)
-        if reference is not None:
-            tracker = HypervolumeTracker(to_minimization(np.array([reference]), run.spec.directions)[0])
-            points = to_minimization(rows[columns].to_numpy(dtype=float), run.spec.directions)
-            for i, feasible in enumerate(rows["feasible"].to_numpy(dtype=bool)):
-                if feasible:
-                    tracker.add(points[i])
-                history[i] = tracker.value
+        history = hypervolume_history(rows[columns].to_numpy(dtype=float), rows["feasible"].to_numpy(dtype=bool),
+                                      run.spec.directions, reference)
         phases[phase] = (rows["trial"].to_numpy(dtype=int), history)
     return HypervolumeInfo(table["trial"].to_numpy(dtype=int), table["hypervolume"].to_numpy(dtype=float),
                            phases, reference)

@@ -11,15 +11,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from cosearch.core.errors import InvalidCandidate
+from cosearch.core.errors import CosearchError, InvalidCandidate
+from cosearch.hw import load_hardware_section
 from cosearch.workload import network_layers
 from cosearch.workload.snasnet import SNASNET_OPS, parse_cell
 
-#: Hardware-map columns, in display order (keys of :data:`cosearch.core.candidate.HARDWARE_KEYS`).
+#: Hardware-map columns, in display order (keys of :data:`cosearch.core.candidate.MAPPING_KEYS`).
 MAP_KEYS: tuple[str, ...] = ("device", "adc_type", "adc_bits", "column_sharing", "input_bits", "weight_bits", "xbar_size")
+#: Shown for a mapping key the candidate leaves out when the run's cards cannot be loaded.
 CARD_DEFAULT = "card default"
+#: Appended to a value that comes from the cards' defaults rather than from the candidate.
+DEFAULT_MARK = " (default)"
 
 
 def _compact(value: Any) -> str:
@@ -57,10 +62,24 @@ def design_summary(candidate: Mapping[str, Any]) -> dict[str, str]:
 # ------------------------------------------------------------ hardware map ----
 
 
-def layer_map(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
+def card_defaults(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The per-layer mapping defaults the run's cost model used: the cards of the run config's
+    ``hardware`` section (:func:`cosearch.hw.load_hardware_section`, found under the package's
+    project or the current folder), or None when they cannot be loaded here."""
+    for project in (None, Path.cwd()):
+        try:
+            return dict(load_hardware_section(project, config.get("hardware")).defaults)
+        except CosearchError:
+            continue
+    return None
+
+
+def layer_map(candidate: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """One row per crossbar-mapped layer: name, kind, channels, kernel and its hardware mapping.
 
-    Mapping keys the candidate leaves out read ``card default``; ``input_bits`` of a spiking
+    A mapping key the candidate leaves out takes its value from ``defaults`` (the cards' per-layer
+    defaults, :func:`card_defaults`), marked with :data:`DEFAULT_MARK` and listed in the row's
+    ``from_defaults``; without ``defaults`` it reads ``card default``. ``input_bits`` of a spiking
     layer is its native input precision (1 bit, 3 bits after 2x2 pooling), of an analog-input
     layer the mapping's DAC precision. Empty when the network family is unknown.
     """
@@ -73,9 +92,15 @@ def layer_map(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
     for layer in layers:
         row: dict[str, Any] = {"layer": layer.name, "slot": layer.slot, "kind": layer.kind,
                                "cin": layer.cin, "cout": layer.cout, "kernel": layer.kernel}
+        from_defaults = []
         for key in MAP_KEYS:
-            value = hardware.get(key, CARD_DEFAULT)
-            row[key] = value[layer.slot] if isinstance(value, (list, tuple)) else value
+            if key in hardware:
+                value = hardware[key]
+                row[key] = value[layer.slot] if isinstance(value, (list, tuple)) else value
+            else:
+                from_defaults.append(key)
+                row[key] = f"{defaults[key]}{DEFAULT_MARK}" if defaults and key in defaults else CARD_DEFAULT
+        row["from_defaults"] = tuple(from_defaults)
         if layer.input_bits is not None:
             row["input_bits"] = f"{layer.input_bits} (spikes)"
         rows.append(row)

@@ -20,7 +20,7 @@ from cosearch.dashboard.data import (
     FrontInfo,
     HypervolumeInfo,
 )
-from cosearch.dashboard.design import CARD_DEFAULT, MAP_KEYS, Breakdown, CellGraph
+from cosearch.dashboard.design import DEFAULT_MARK, MAP_KEYS, Breakdown, CellGraph
 
 FRONT_COLOR = "#1f5fa8"
 INFEASIBLE_COLOR = "#9a9a9a"
@@ -40,6 +40,9 @@ def log_scale(values: Sequence[float] | np.ndarray) -> bool:
 def _axis_type(values: Sequence[float] | np.ndarray) -> str:
     return "log" if log_scale(values) else "linear"
 
+
+#: d3 format of numeric parallel-coordinates ticks: 3 significant digits, plain exponent (1.2e+12).
+PARALLEL_TICKS = ".3~g"
 
 BOTTOM_LEGEND = dict(orientation="h", yanchor="top", y=-0.16, x=0)
 
@@ -171,6 +174,8 @@ def parallel_figure(dims: Sequence[Dimension], color_metric: str, direction: str
         entry = dict(label=dim.label, values=dim.values.tolist())
         if dim.ticktext is not None:
             entry.update(tickvals=list(range(len(dim.ticktext))), ticktext=dim.ticktext)
+        else:  # plain d3 text: plotly's default exponent format is HTML, which parcoords prints raw (1×10<sup>12</sup>)
+            entry.update(tickformat=PARALLEL_TICKS)
         dimensions.append(entry)
     color = next(d.values for d in dims if d.label == color_metric)
     fig = go.Figure(go.Parcoords(
@@ -186,13 +191,15 @@ def parallel_figure(dims: Sequence[Dimension], color_metric: str, direction: str
 
 
 def layer_map_figure(rows: Sequence[dict], costs: Breakdown | None) -> go.Figure:
-    """Per-layer hardware mapping as a table (mapping keys no layer sets are left out, except
-    the device); device cells tinted; per-layer energy, latency and area when known."""
+    """Per-layer hardware mapping as a table (mapping keys every layer takes from the cards'
+    defaults are left out, except the device); device cells tinted; per-layer energy, latency
+    and area when known."""
     columns = ["layer", "kind", "cin", "cout", "kernel", *MAP_KEYS]
-    columns = [c for c in columns if c in ("layer", "device") or any(r[c] != CARD_DEFAULT for r in rows)]
+    columns = [c for c in columns if c in ("layer", "device") or any(c not in r.get("from_defaults", ()) for r in rows)]
     values = [[row[c] for row in rows] for c in columns]
     fills = [["white"] * len(rows) for _ in columns]
-    fills[columns.index("device")] = [DEVICE_COLORS.get(str(row["device"]), "white") for row in rows]
+    fills[columns.index("device")] = [DEVICE_COLORS.get(str(row["device"]).removesuffix(DEFAULT_MARK), "white")
+                                      for row in rows]
     if costs is not None:
         per_layer = {name: k for k, name in enumerate(costs.layers)}
         energy = [sum(v[per_layer[r["layer"]]] for v in costs.energy_pj.values()) if r["layer"] in per_layer else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from cosearch.core.files import write_atomic
 from cosearch.dashboard import figures
 from cosearch.dashboard.assets import CSS, JS
 from cosearch.dashboard.data import (
@@ -36,10 +36,12 @@ from cosearch.dashboard.data import (
 )
 from cosearch.dashboard.design import (
     breakdown_info,
+    card_defaults,
     cell_graph,
     design_summary,
     layer_map,
 )
+from cosearch.run_dir import RunDirectory
 
 MAX_DESIGNS = 60  # Pareto designs offered in the design selector (best first on the first objective)
 TEMPLATE = "plotly_white"
@@ -55,9 +57,7 @@ def write_dashboard(run_dir: str | Path, out: str | Path | None = None, compare:
     others = [load_run(path) for path in compare]
     target = Path(out) if out is not None else Path(run_dir) / "dashboard.html"
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(render_page(main, others), encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomic(target, render_page(main, others))
     return target
 
 
@@ -81,11 +81,12 @@ def dashboard_figures(main: RunData, others: Sequence[RunData] = ()) -> dict[str
     dims, _ = parallel_dimensions(main)
     if dims:
         out["parallel"] = figures.parallel_figure(dims, spec.metrics[0], spec.directions[0])
+    defaults = card_defaults(RunDirectory(main.path).read_config()) if selectable_designs(main) else None
     for trial in selectable_designs(main):
         record = main.records.get(trial) or {}
         candidate = record.get("candidate") or {}
         costs = breakdown_info(record.get("details"))
-        rows = layer_map(candidate)
+        rows = layer_map(candidate, defaults)
         if rows:
             out[f"map:{trial}"] = figures.layer_map_figure(rows, costs)
         if costs is not None:
@@ -116,7 +117,9 @@ def render_page(main: RunData, others: Sequence[RunData] = ()) -> str:
     body = "\n".join(section for section in (
         _header(main, others),
         _front_section(main, figs, others),
-        _section("progress", "Hypervolume and best so far", '<div id="fig-progress" class="plot"></div>', figs),
+        _section("progress", "Hypervolume and best so far",
+                 f'<p class="note" id="hv-reference">{html.escape(hypervolume_note(main))}</p>'
+                 '<div id="fig-progress" class="plot"></div>', figs),
         _section("parallel", "Parameters → objectives (feasible trials)", _parallel_body(main), figs),
         _design_section(main, designs),
         _table_section(main),
@@ -163,6 +166,33 @@ def _header(main: RunData, others: Sequence[RunData]) -> str:
             f"<p>{html.escape(str(main.path))} · phases: {html.escape(', '.join(main.spec.phases))}</p>"
             f"<p>{html.escape(stats)}</p><p>objectives: {html.escape(objectives)} · constraints: "
             f"{html.escape(constraints)}</p>{compared}</header>")
+
+
+def hypervolume_note(run: RunData) -> str:
+    """What the hypervolume is measured against (the reference point of
+    :func:`cosearch.results.reference_point`) and so why it may stay 0 for a while."""
+    spec, table = run.spec, run.table
+    reference = run.reference
+    if reference is None:
+        return "No hypervolume yet: no feasible trial to take the reference point from."
+    point = ", ".join(f"{m} {v:.4g}" for m, v in zip(spec.metrics, reference))
+    done = table[table["state"] == "COMPLETE"]
+    baselines = done[(done["baseline"] != "") & (done["phase"] == spec.phases[0])]["baseline"]
+    if spec.reference:
+        basis = f"the experiment's reference_point ({point})"
+        rule = "a design counts once it beats that point on every objective"
+    elif len(baselines):
+        names = ", ".join(dict.fromkeys(map(str, baselines)))
+        basis = f"the worst value of each objective over the baselines {names} ({point})"
+        rule = "a design counts only where it beats every baseline on every objective"
+    else:
+        first = int(done[done["feasible"]]["trial"].iloc[0])
+        basis = f"the first feasible trial, {first} ({point})"
+        rule = "a design counts only where it beats that trial on every objective"
+    positive = table[table["hypervolume"] > 0]
+    since = (f"first above 0 at trial {int(positive['trial'].iloc[0])}" if len(positive)
+             else "still 0: no feasible design beats it on every objective yet")
+    return f"Hypervolume reference point: {basis}; {rule}, so the hypervolume stays 0 until one does ({since})."
 
 
 def _section(key: str, title: str, body: str, figs: dict[str, go.Figure]) -> str:

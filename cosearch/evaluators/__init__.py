@@ -7,4 +7,5 @@ cost model (``hw/``). Each is one module; adding an evaluator is one file here p
 BUILTIN: dict[str, str] = {
     "proxy": "cosearch.evaluators.proxy:ProxyEvaluator",
     "cost": "cosearch.evaluators.cost:CostEvaluator",
+    "train": "cosearch.evaluators.train:TrainEvaluator",
 }

@@ -11,8 +11,9 @@ Experiment YAML::
       - name: cost
         options: {use_activity: true}         # scale reads by upstream["proxy_input_activity"]
 
-Metrics: ``hw_energy_pj``, ``hw_latency_ns``, ``hw_area_mm2``, ``hw_edap`` (pJ*ns*mm^2),
-``hw_tops_w``, ``hw_tops_mm2`` (scalars) and ``hw_breakdown`` (per layer and component, JSON).
+Metrics: ``hw_energy_pj``, ``hw_latency_ns`` (per inference), ``hw_throughput_ips`` (pipelined,
+inferences/s), ``hw_area_mm2``, ``hw_edap`` (pJ*ns*mm^2), ``hw_tops_w``, ``hw_tops_mm2`` (from the
+throughput) (scalars) and ``hw_breakdown`` (per layer and component, JSON).
 """
 
 from __future__ import annotations
@@ -26,19 +27,28 @@ from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.hw.cost import breakdowns, price
 from cosearch.hw.mapping import map_candidates
 from cosearch.hw.model import load_hardware_section
+from cosearch.workload import canonical_genome, families
 
 OPTION_KEYS = ("use_activity",)
 ACTIVITY_METRIC = "proxy_input_activity"
 
 
 class CostEvaluator(Evaluator):
-    """Energy / latency / area / EDAP / TOPS/W / TOPS/mm^2 of a candidate's crossbar mapping.
+    """Energy / latency / throughput / area / EDAP / TOPS/W / TOPS/mm^2 of a candidate's crossbar mapping.
 
     Options:
         use_activity (bool, default False): use the input spike rates a proxy measured
             (``upstream["proxy_input_activity"]``, one float or None per layer slot) instead of
             the cards' dense default activity.
     """
+
+    @classmethod
+    def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
+        """The scalars of :meth:`cosearch.hw.cost.CostArrays.metrics`, read off one priced example
+        network (so the list has one home), and ``hw_breakdown``."""
+        model = load_hardware_section(context.project_dir, context.hardware)
+        example = Candidate(network=canonical_genome(families()["vgg16"].example), timesteps=1)
+        return set(price(map_candidates([example], model), model).metrics()) | {"hw_breakdown"}
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         super().__init__(options, context)

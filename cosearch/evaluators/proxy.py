@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
 from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import ImageSet, load_dataset, resolve_cifar10
 from cosearch.hw import load_hardware_section
-from cosearch.proxy.score import ProxySettings, proxy_score
+from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
 
 
 def available_cores() -> int:
@@ -34,7 +35,9 @@ class ProxyEvaluator(Evaluator):
     (keys and defaults of :class:`~cosearch.proxy.ProxySettings`), validated on construction.
     Images: the ``train`` split of the experiment's ``data`` section (``dataset``, ``root``,
     ``download``), located on construction and read once, at the first evaluation.
-    Torch uses the cores available to the process (:func:`available_cores`).
+    Torch uses the cores available to the process (:func:`available_cores`) and runs where
+    ``device`` says (default ``auto``: a CUDA GPU when there is one, e.g. one Ray reserved with
+    ``backend.gpus_per_worker``, else the CPU).
 
     Metrics: ``proxy_score`` (float, may be -inf), ``proxy_firing_rate``, ``proxy_spike_count``,
     ``proxy_synops``, ``proxy_layer_firing_rates`` (dict), ``proxy_input_activity`` (list per slot);
@@ -45,9 +48,18 @@ class ProxyEvaluator(Evaluator):
     on every layer's device, ADC bits, weight bits and crossbar size.
     """
 
+    @classmethod
+    def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
+        """The ``proxy_*`` metrics above; the noise ones only with ``noise: true``."""
+        noisy = {"proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error"}
+        clean = {"proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops", "proxy_layer_firing_rates",
+                 "proxy_input_activity"}
+        return clean | noisy if {**dict(context.proxy), **dict(options)}.get("noise") is True else clean
+
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         super().__init__(options, context)
         self.settings = ProxySettings.from_mapping({**dict(self.context.proxy), **self.options})
+        proxy_device(self.settings)  # a GPU asked for that is not here stops the run before any trial
         data = dict(self.context.data)
         if data.get("root") is not None:
             data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
@@ -65,6 +77,25 @@ class ProxyEvaluator(Evaluator):
         if self._images is None:
             self._images = load_dataset(self._data, split="train")
         return self._images
+
+    def check_space(self, network: Mapping[str, Sequence[Any]]) -> None:
+        """The batch fits the images available; every channel count keeps >= 1 channel after
+        ``channel_scale`` (as :func:`cosearch.workload.scale_channels` rounds it)."""
+        available = len(self.images)
+        if self.settings.batch_size > available:
+            raise ConfigError("", self._setting("batch_size"), f"must be at most the {available} training images "
+                                                               f"of {self._data['root']} (got {self.settings.batch_size})")
+        numbers = [c for c in network.get("channels", ()) if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        scale = self.settings.channel_scale
+        if numbers and round(min(numbers) * scale) < 1:
+            smallest = min(numbers)
+            raise ConfigError("", self._setting("channel_scale"),
+                              f"{scale:g} leaves network.channels {smallest:g} with {smallest * scale:.3g} channels "
+                              f"(rounds to 0); allowed: >= {0.5 / smallest:.3g}")
+
+    def _setting(self, key: str) -> str:
+        """Key path of a setting: this evaluator's ``options`` override the ``proxy`` section."""
+        return f"options.{key}" if key in self.options else f"proxy.{key}"
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
         return proxy_score(candidate, self.images, self.settings, self.hardware).metrics()

@@ -9,7 +9,9 @@ kind                      top-level sections it may hold
 ``technology``            ``nodes`` (per-node constants), ``layout``
 ``peripherals``           ``adc``, ``mux``, ``dac``, ``shift_add``, ``temp_buffer``,
                           ``tile_buffer``, ``global_buffer``, ``interconnect``, ``lif``
-``architecture``          ``pe``, ``tile``, ``chip``, ``defaults`` (per-layer mapping defaults)
+``architecture``          ``pe``, ``tile``, ``chip``, ``pipeline``, buffer capacities
+                          (``tile_buffer``, ``global_buffer``, ``input_buffer``), ``defaults``
+                          (per-layer mapping defaults)
 ``device``                ``device`` (cell constants), ``nonideality`` (for noise-aware proxies);
                           stored under ``devices.<card.name>``
 ``preset``                any of the sections above plus ``devices.<name>``; merged on top
@@ -39,7 +41,9 @@ KIND_SECTIONS: dict[str, frozenset[str]] = {
     "peripherals": frozenset(
         {"adc", "mux", "dac", "shift_add", "temp_buffer", "tile_buffer", "global_buffer", "interconnect", "lif"}
     ),
-    "architecture": frozenset({"pe", "tile", "chip", "defaults"}),
+    "architecture": frozenset(
+        {"pe", "tile", "chip", "pipeline", "tile_buffer", "global_buffer", "input_buffer", "defaults"}
+    ),
     "device": frozenset({"device", "nonideality"}),
 }
 KIND_SECTIONS["preset"] = frozenset().union(

@@ -10,14 +10,18 @@ equations, their sources and a worked example are in ``docs/hw_model.md``; symbo
 * converting row groups ``g = G`` if the PE sums crossbar currents in analog (SpikeSim), else ``P``
   (every crossbar has its own ADCs, NeuroSim); conversions per pass ``g * C``; ADCs
   ``g * Q * ceil(X / s)``;
+* ``n_r = ceil((R/P) / rows_per_read)`` row reads per crossbar (NeuroSim's partial-parallel read);
 * activity ``a`` (fraction of rows driven per bit-plane) scales word-line pulses and column current;
-  a crossbar whose rows are all idle is skipped, so conversions scale with ``1 - (1 - a)^(R/P)``.
+  a read whose rows are all idle is skipped, so conversions scale with ``1 - (1 - a)^(R/(P n_r))``.
 
 SNN semantics: layers with ``per_timestep`` run T times, the others once; LIF neurons update at
-every timestep. Execution is layer by layer and timestep by timestep (no inter-layer or
-inter-timestep pipelining, as SpikeSim: energy and latency linear in T); within a layer all
-crossbars work in parallel and data movement overlaps compute. Ops count 2 * M * R * Cout per
-layer run (XPert's count), times the runs (T for per-timestep layers).
+every timestep. Latency: a PE cycle ``n_r * s * t_adc + t_shift_add`` [ns]; a layer's stage time is
+its runs x ``ceil(M / D)`` x bit-planes (x Cout when ``pipeline.serial_unit`` is ``neuron``, SpikeSim)
+PE cycles with ``D`` copies of its weights (``chip.max_duplication``, or spare tiles of a
+``chip.tiles`` budget given to the slowest layers); layers overlap by ``pipeline.mode``
+(``sequential``, ``overlap`` at ``start_fraction``, ``synchronous``), which gives the inference
+latency and the period (the slowest stage, or the latency when inferences do not overlap). Ops
+count 2 * M * R * Cout per layer run (XPert's count), times the runs; TOPS use the period.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from cosearch.hw.levels import Chip, Pipeline
 from cosearch.hw.mapping import LayerArrays
 from cosearch.hw.model import HardwareModel
 
@@ -35,21 +40,34 @@ ENERGY_COMPONENTS: tuple[str, ...] = (
     "array", "adc", "mux", "dac", "shift_add", "temp_buffer", "tile_buffer", "global_buffer", "interconnect", "lif",
 )
 AREA_COMPONENTS: tuple[str, ...] = (
-    "array", "adc", "mux", "dac", "shift_add", "temp_buffer", "tile_buffer", "interconnect", "lif",
+    "array", "adc", "mux", "dac", "shift_add", "temp_buffer", "tile_buffer", "interconnect", "lif", "input_buffer",
 )
+#: Components whose area is copied with a layer's weights (the others hold neurons or inputs).
+_COPIED = ("array", "adc", "mux", "dac", "shift_add", "temp_buffer")
 
 
 @dataclass
 class CostArrays:
-    """Costs of a batch: per-layer arrays ``[n, L]`` and per-candidate totals ``[n]``."""
+    """Costs of a batch: per-layer arrays ``[n, L]`` and per-candidate totals ``[n]``.
+
+    ``stage_ns`` is a layer's time for one inference (all its runs, with its weight copies);
+    ``latency_ns`` is its share of the inference latency (its finish time minus its producer's:
+    the shares add up to ``inference_latency_ns``); ``period_ns`` is the time between two
+    inferences in the pipeline (the slowest stage, or the latency when inferences do not overlap).
+    """
 
     energy_pj: dict[str, np.ndarray]  # component -> [n, L], all runs included
     area_um2: dict[str, np.ndarray]  # component -> [n, L]
-    latency_ns: np.ndarray  # [n, L], all runs included
+    latency_ns: np.ndarray  # [n, L] share of the inference latency
+    stage_ns: np.ndarray  # [n, L] stage time per inference
+    inference_latency_ns: np.ndarray  # [n]
+    period_ns: np.ndarray  # [n]
     ops: np.ndarray  # [n, L], all runs included
-    crossbars: np.ndarray
-    pes: np.ndarray
-    tiles: np.ndarray
+    crossbars: np.ndarray  # one copy of the weights
+    pes: np.ndarray  # one copy of the weights
+    tiles: np.ndarray  # all copies; fractional when tiles are shared between layers
+    duplication: np.ndarray  # copies of the layer's weights
+    chip_tiles: np.ndarray  # [n]
     pe_cycles: np.ndarray  # passes x PEs, all runs included
     global_buffer_area_um2: float
 
@@ -67,23 +85,28 @@ class CostArrays:
 
     @property
     def total_latency_ns(self) -> np.ndarray:
-        return self.latency_ns.sum(axis=1)
+        return self.inference_latency_ns
 
     @property
     def total_area_mm2(self) -> np.ndarray:
         return (self.layer_area_um2.sum(axis=1) + self.global_buffer_area_um2) * 1e-6
 
     def metrics(self) -> dict[str, np.ndarray]:
-        """``hw_*`` scalars per candidate: energy, latency, area, EDAP, TOPS/W, TOPS/mm^2."""
+        """``hw_*`` scalars per candidate: energy, latency, throughput, area, EDAP, TOPS/W, TOPS/mm^2.
+
+        TOPS and TOPS/mm^2 use the pipelined throughput (ops per ``period_ns``), as SpikeSim and
+        NeuroSim report them; EDAP uses the per-inference latency.
+        """
         energy, latency, area = self.total_energy_pj, self.total_latency_ns, self.total_area_mm2
         ops = self.ops.sum(axis=1)
         return {
             "hw_energy_pj": energy,
             "hw_latency_ns": latency,
+            "hw_throughput_ips": 1e9 / self.period_ns,  # inferences per second
             "hw_area_mm2": area,
             "hw_edap": energy * latency * area,  # pJ * ns * mm^2
             "hw_tops_w": ops / energy,  # op/pJ = TOPS/W
-            "hw_tops_mm2": ops / latency * 1e-3 / area,  # op/ns = 1e-3 TOPS
+            "hw_tops_mm2": ops / self.period_ns * 1e-3 / area,  # op/ns = 1e-3 TOPS
         }
 
 
@@ -98,6 +121,7 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
                            for d in devices])[layers.device]
     f_um = model.chip.node.feature_um
     pe, tile, chip, peripherals = model.pe, model.tile, model.chip, model.peripherals
+    valid = layers.valid
 
     x = layers.xbar_size
     s = layers.column_sharing
@@ -105,17 +129,18 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     columns = layers.cout * np.ceil(layers.weight_bits / bits_per_cell)
     p = np.ceil(rows / x)
     q = np.ceil(columns / x)
-    crossbars = p * q * layers.valid
+    crossbars = p * q * valid
     g = np.ceil(p / pe.xbars_per_pe)
-    pes = g * q * layers.valid
-    tiles = np.ceil(pes / tile.pes_per_tile)
+    pes = g * q * valid
     groups = g if pe.analog_psum else p
-    conversions = groups * columns  # per pass
-    adcs = groups * q * np.ceil(x / s) * layers.valid
     rows_xb = rows / p
-    rows_at_adc = rows_xb * (p / g if pe.analog_psum else 1.0)
+    read_groups = np.ceil(rows_xb / pe.rows_per_read) if pe.rows_per_read else np.ones_like(rows_xb)
+    rows_read = rows_xb / read_groups  # rows driven together in one read
+    conversions = groups * columns * read_groups  # per pass
+    adcs = groups * q * np.ceil(x / s) * valid
+    rows_at_adc = rows_read * (p / g if pe.analog_psum else 1.0)
     a = layers.activity
-    busy = 1.0 - (1.0 - a) ** rows_xb  # probability a crossbar has an active row
+    busy = 1.0 - (1.0 - a) ** rows_read  # probability a read has an active row
 
     b = layers.input_bits
     passes = layers.positions * b  # per run
@@ -129,13 +154,31 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     # ----------------------------------------------------------- energy per run
     column_pj = a * rows_at_adc * v_read**2 * g_mean * t_conv * 1e3  # V^2 * S * ns -> pJ
     array = np.where(np.isnan(fixed_read), passes * conversions * column_pj,
-                     passes * p * q * s * busy * np.nan_to_num(fixed_read))
+                     passes * p * q * s * read_groups * busy * np.nan_to_num(fixed_read))
     converted = passes * conversions * busy
     row_pj = model.crossbar.row_wire_cap_ff_per_um * x * np.sqrt(cell_area_f2) * f_um * v_read**2 * 1e-3  # fF*V^2 -> pJ
     accesses = passes * pes
     bits_in = passes * q * rows
+
+    # ------------------------------------------------ latency, copies and area
+    cycle_ns = read_groups * s * t_conv + peripherals.shift_add.latency_ns  # one PE cycle
+    per_position = b * (layers.cout if chip.pipeline.serial_unit == "neuron" else 1.0)  # PE cycles
+    positions = np.maximum(layers.positions, 1.0)
+    one_copy_tiles = pes / tile.pes_per_tile if tile.shared else np.ceil(pes / tile.pes_per_tile)
+    copies = _duplication(positions * per_position * cycle_ns * runs * valid, one_copy_tiles, positions, chip)
+    stage = np.ceil(positions / copies) * per_position * cycle_ns * runs * valid
+    if tile.shared:
+        chip_tiles = np.ceil((copies * one_copy_tiles).sum(axis=1) - 1e-9)
+        used = (copies * one_copy_tiles).sum(axis=1, keepdims=True)
+        tiles = copies * one_copy_tiles * np.divide(chip_tiles[:, None], used, out=np.zeros_like(used), where=used > 0)
+    else:
+        tiles = copies * one_copy_tiles
+        chip_tiles = tiles.sum(axis=1)
     area = _component_areas(layers, model, crossbars, adcs, pes, tiles, cell_area_f2, s, accumulator_bits)
-    tile_area = sum(area.values()) / np.maximum(tiles, 1.0)  # one tile of the layer: H-tree length sqrt(area)
+    for name in _COPIED:
+        area[name] = area[name] * copies
+    copy_area = sum(area[name] for name in (*_COPIED, "tile_buffer", "interconnect"))
+    tile_area = copy_area / np.maximum(tiles, 1e-12)  # one tile of the layer: H-tree length sqrt(area)
     interconnect = tile.interconnect
     wire_bit_pj = fixed_or(interconnect.energy_per_bit_pj,
                            interconnect.wire_energy_per_bit_mm_pj * np.sqrt(tile_area) * 1e-3)
@@ -146,81 +189,132 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
         "dac": passes * q * rows * a * fixed_or(peripherals.dac.energy_pj, row_pj),
         "shift_add": converted * fixed_or(peripherals.shift_add.energy_pj,
                                           peripherals.shift_add.energy_per_bit_pj * accumulator_bits),
-        "temp_buffer": passes * adcs * busy * peripherals.temp_buffer.energy_pj,
+        "temp_buffer": passes * adcs * read_groups * busy * peripherals.temp_buffer.energy_pj,
         "tile_buffer": accesses * tile.buffer.energy_per_access_pj + bits_in * tile.buffer.energy_per_bit_pj,
         "global_buffer": accesses * chip.global_buffer.energy_per_access_pj
         + layers.positions * (layers.cin * b + layers.cout) * chip.global_buffer.energy_per_bit_pj,
         "interconnect": accesses * interconnect.energy_per_access_pj + bits_in * wire_bit_pj,
     }
-    energy = {name: value * runs * layers.valid for name, value in energy.items()}
-    energy["lif"] = layers.positions * layers.cout * peripherals.lif.energy_pj * layers.timesteps[:, None] * layers.valid
+    energy = {name: value * runs * valid for name, value in energy.items()}
+    energy["lif"] = layers.positions * layers.cout * peripherals.lif.energy_pj * layers.timesteps[:, None] * valid
 
-    latency = passes * (s * t_conv + peripherals.shift_add.latency_ns) * runs * layers.valid
-    ops = 2.0 * layers.positions * rows * layers.cout * runs * layers.valid
+    share, latency, period = _pipeline(stage, valid, chip.pipeline)
+    ops = 2.0 * layers.positions * rows * layers.cout * runs * valid
     return CostArrays(
         energy_pj=energy,
         area_um2=area,
-        latency_ns=latency,
+        latency_ns=share,
+        stage_ns=stage,
+        inference_latency_ns=latency,
+        period_ns=period,
         ops=ops,
         crossbars=crossbars,
         pes=pes,
         tiles=tiles,
-        pe_cycles=accesses * runs * layers.valid,
+        duplication=copies * valid,
+        chip_tiles=chip_tiles,
+        pe_cycles=accesses * runs * valid,
         global_buffer_area_um2=chip.global_buffer.area_um2,
     )
+
+
+def _duplication(stage_one: np.ndarray, tiles_one: np.ndarray, positions: np.ndarray, chip: Chip) -> np.ndarray:
+    """Copies of each layer's weights ``[n, L]`` (a copy computes a share of the output positions).
+
+    ``chip.max_duplication`` copies every layer (at most one per output position), as NeuroSim's
+    ``speedUpDegree``; a tile budget ``chip.tiles`` gives its spare tiles to the slowest layers:
+    the smallest stage time tau whose copies ``clip(ceil(stage / tau), 1, cap)`` fit the budget,
+    found by bisection (vectorised over the batch). A network that does not fit gets one copy.
+    """
+    cap = np.minimum(positions, chip.max_duplication) if chip.max_duplication else positions
+    if not chip.tiles:
+        return cap if chip.max_duplication else np.ones_like(stage_one)
+
+    def copies(tau: np.ndarray) -> np.ndarray:
+        return np.clip(np.ceil(stage_one / tau[:, None] - 1e-9), 1.0, cap)
+
+    longest = stage_one.max(axis=1)
+    high, low = np.maximum(longest, 1e-12), np.maximum((stage_one / cap).max(axis=1), 1e-12)
+    for _ in range(60):  # bisection on log(tau): 60 halvings of the ratio high/low
+        mid = np.sqrt(high * low)
+        fits = (copies(mid) * tiles_one).sum(axis=1) <= chip.tiles
+        high, low = np.where(fits, mid, high), np.where(fits, low, mid)
+    fits = (copies(high) * tiles_one).sum(axis=1) <= chip.tiles
+    return np.where(fits[:, None], copies(high), 1.0)
+
+
+def _pipeline(stage: np.ndarray, valid: np.ndarray, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each layer's share of the inference latency ``[n, L]``, the latency and the period ``[n]``."""
+    if pipeline.mode == "sequential":
+        finish = np.cumsum(stage, axis=1)
+        latency = finish[:, -1]
+        period = latency
+    elif pipeline.mode == "overlap":
+        start = pipeline.start_fraction * (np.cumsum(stage, axis=1) - stage)
+        finish = np.maximum.accumulate(start + stage, axis=1)  # no layer ends before its producer
+        latency, period = finish[:, -1], stage.max(axis=1)
+    else:  # synchronous: every layer is one stage of the slowest stage's period
+        period = stage.max(axis=1)
+        finish = np.cumsum(valid * period[:, None], axis=1)
+        latency = finish[:, -1]
+    share = np.diff(finish, axis=1, prepend=0.0)
+    return share, latency, period
 
 
 def _component_areas(
     layers: LayerArrays, model: HardwareModel, crossbars: np.ndarray, adcs: np.ndarray, pes: np.ndarray,
     tiles: np.ndarray, cell_area_f2: np.ndarray, s: np.ndarray, accumulator_bits: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Area [um^2] of each component of each layer (weights stay resident: no sharing between layers)."""
+    """Area [um^2] of each component of each layer, for one copy of its weights (tiles: all copies)."""
     x = layers.xbar_size
     node, peripherals, tile = model.chip.node, model.peripherals, model.tile
-    mux = peripherals.mux
+    mux, shift_add = peripherals.mux, peripherals.shift_add
     mux_each = s * mux.area_per_input_um2 if np.isnan(mux.area_um2) else mux.area_um2
+    shift_add_each = (accumulator_bits * shift_add.transistors_per_bit * node.min_transistor_um2
+                      if np.isnan(shift_add.area_um2) else shift_add.area_um2)
     return {
         "array": crossbars * x * x * cell_area_f2 * node.feature_um**2,
         "adc": adcs * model.adc.area_um2[layers.adc_type, layers.adc_bits],
         "mux": adcs * mux_each,
         "dac": crossbars * x * peripherals.dac.transistors_per_row * node.min_transistor_um2,
-        "shift_add": adcs * accumulator_bits * peripherals.shift_add.transistors_per_bit * node.min_transistor_um2,
+        "shift_add": adcs * shift_add_each,
         "temp_buffer": pes * peripherals.temp_buffer.area_um2,
         "tile_buffer": tiles * tile.buffer.area_um2,
         "interconnect": tiles * tile.interconnect.area_um2,
         "lif": layers.positions * layers.cout * peripherals.lif.area_per_neuron_um2 * layers.valid,
+        "input_buffer": layers.in_positions * layers.cin * model.chip.input_buffer.area_per_entry_um2 * layers.valid,
     }
 
 
 def breakdowns(cost: CostArrays, layers: LayerArrays) -> list[dict[str, Any]]:
     """JSON-ready per-layer and per-component breakdown of every candidate of the batch."""
-    energy = {k: v.tolist() for k, v in cost.energy_pj.items()}
-    area = {k: (v * 1e-6).tolist() for k, v in cost.area_um2.items()}
-    layer_energy = cost.layer_energy_pj.tolist()
-    layer_area = (cost.layer_area_um2 * 1e-6).tolist()
-    latency = cost.latency_ns.tolist()
-    counts = {k: getattr(cost, k).astype(int).tolist() for k in ("crossbars", "pes", "tiles")}
-    energy_totals = {k: v.sum(axis=1).tolist() for k, v in cost.energy_pj.items()}
-    area_totals = {k: (v.sum(axis=1) * 1e-6).tolist() for k, v in cost.area_um2.items()}
+    energy_names, area_names = list(cost.energy_pj), list(cost.area_um2)
+    energy = np.stack([cost.energy_pj[k] for k in energy_names], axis=-1).tolist()  # [n][L][component]
+    area = (np.stack([cost.area_um2[k] for k in area_names], axis=-1) * 1e-6).tolist()
+    scalars = np.stack([cost.layer_energy_pj, cost.latency_ns, cost.stage_ns, cost.layer_area_um2 * 1e-6,
+                        np.round(cost.tiles, 6)], axis=-1).tolist()
+    counts = np.stack([cost.crossbars, cost.pes, cost.duplication], axis=-1).astype(int).tolist()
+    energy_totals = np.stack([v.sum(axis=1) for v in cost.energy_pj.values()], axis=-1).tolist()
+    area_totals = (np.stack([v.sum(axis=1) for v in cost.area_um2.values()], axis=-1) * 1e-6).tolist()
     out = []
     for index, (names, slots) in enumerate(zip(layers.names, layers.slots)):
-        per_layer = [
-            {
-                "name": name,
-                "slot": int(slot),
-                "energy_pj": layer_energy[index][column],
-                "latency_ns": latency[index][column],
-                "area_mm2": layer_area[index][column],
-                **{key: values[index][column] for key, values in counts.items()},
-                "energy_by_component_pj": {k: v[index][column] for k, v in energy.items()},
-                "area_by_component_mm2": {k: v[index][column] for k, v in area.items()},
-            }
-            for column, (name, slot) in enumerate(zip(names, slots))
-        ]
-        chip_area = {k: v[index] for k, v in area_totals.items()}
+        per_layer = []
+        for column, (name, slot) in enumerate(zip(names, slots)):
+            layer_energy, latency, stage, layer_area, tiles = scalars[index][column]
+            crossbars, pes, duplication = counts[index][column]
+            per_layer.append({
+                "name": name, "slot": int(slot), "energy_pj": layer_energy, "latency_ns": latency, "stage_ns": stage,
+                "area_mm2": layer_area, "crossbars": crossbars, "pes": pes, "duplication": duplication, "tiles": tiles,
+                "energy_by_component_pj": dict(zip(energy_names, energy[index][column])),
+                "area_by_component_mm2": dict(zip(area_names, area[index][column])),
+            })
+        chip_area = dict(zip(area_names, area_totals[index]))
         chip_area["global_buffer"] = cost.global_buffer_area_um2 * 1e-6
         out.append({
-            "energy_by_component_pj": {k: v[index] for k, v in energy_totals.items()},
+            "latency_ns": float(cost.inference_latency_ns[index]),
+            "period_ns": float(cost.period_ns[index]),
+            "tiles": int(cost.chip_tiles[index]),
+            "energy_by_component_pj": dict(zip(energy_names, energy_totals[index])),
             "area_by_component_mm2": chip_area,
             "layers": per_layer,
         })

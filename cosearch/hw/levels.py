@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cosearch.core.errors import ConfigError
 from cosearch.hw.technology import Node, NodeScaling
+
+#: ``pipeline.mode`` values: how layers of one inference and successive inferences overlap.
+PIPELINE_MODES: tuple[str, ...] = ("sequential", "overlap", "synchronous")
+#: ``pipeline.serial_unit`` values: what one PE cycle of a layer's crossbar set produces.
+SERIAL_UNITS: tuple[str, ...] = ("position", "neuron")
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,13 @@ class Dac:
 @dataclass(frozen=True)
 class ShiftAdd:
     """Shift-and-add accumulator: energy per accumulator bit per accumulation, or a fixed energy per
-    accumulation (nan when not fixed); transistors per accumulator bit; latency per input bit-plane."""
+    accumulation (nan when not fixed); transistors per accumulator bit, or a fixed area per ADC
+    (``area_um2``, nan when not fixed); latency per input bit-plane."""
 
     energy_per_bit_pj: float
     energy_pj: float
     transistors_per_bit: float
+    area_um2: float
     latency_ns: float
 
 
@@ -81,15 +89,19 @@ class Peripherals:
 
 @dataclass(frozen=True)
 class PE:
-    """Processing element: crossbars per PE; whether their currents are summed before the ADC."""
+    """Processing element: crossbars per PE; whether their currents are summed before the ADC;
+    rows of a crossbar driven at once (``rows_per_read``, 0 = all rows: NeuroSim's
+    ``numRowParallel``; fewer rows mean more, smaller conversions)."""
 
     xbars_per_pe: int
     analog_psum: bool
+    rows_per_read: int
 
 
 @dataclass(frozen=True)
 class Buffer:
-    """An SRAM buffer: energy per bit moved, fixed energy per PE access (0 when not set), area."""
+    """An SRAM buffer: energy per bit moved, fixed energy per PE access (0 when not set), area
+    (``capacity_kb`` of the architecture card; 0 = the architecture has no such buffer)."""
 
     energy_per_bit_pj: float
     energy_per_access_pj: float
@@ -109,20 +121,56 @@ class Interconnect:
 
 @dataclass(frozen=True)
 class Tile:
-    """A tile: PEs per tile, its buffer and its interconnect."""
+    """A tile: PEs per tile, its buffer and its interconnect; ``shared``: PEs of consecutive layers
+    are packed into the same tiles (SpikeSim), else every layer has its own tiles (NeuroSim)."""
 
     pes_per_tile: int
     buffer: Buffer
     interconnect: Interconnect
+    shared: bool
+
+
+@dataclass(frozen=True)
+class InputBuffer:
+    """Storage of each layer's whole input feature map: area per entry [um^2] (0: none)."""
+
+    area_per_entry_um2: float
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How a layer's work is serialised and how layers overlap (docs/hw_model.md section 5).
+
+    Attributes:
+        mode: ``sequential`` (layer after layer, one inference at a time), ``overlap`` (a layer
+            starts when ``start_fraction`` of its producer's work is done; SpikeSim's ELA, 0.75),
+            ``synchronous`` (every layer is a stage clocked at the slowest stage; NeuroSim's
+            ``pipeline = true``).
+        start_fraction: fraction (0, 1] of a layer's run after which its consumer starts (overlap).
+        serial_unit: ``position`` (one PE cycle gives every output channel of one output position
+            per input bit-plane; NeuroSim) or ``neuron`` (one PE cycle per output neuron;
+            SpikeSim's ``latency_gen``).
+    """
+
+    mode: str
+    start_fraction: float
+    serial_unit: str
 
 
 @dataclass(frozen=True)
 class Chip:
-    """The chip: technology node, global buffer, input activity when none is measured (0..1]."""
+    """The chip: technology node, global buffer, input activity when none is measured (0..1],
+    tile budget (``tiles``, 0 = as many as the network needs; spare tiles hold weight copies),
+    the most copies of one layer's weights (``max_duplication``, NeuroSim's ``speedUpDegree``;
+    0 = no limit but the layer's output positions), the pipeline and the input buffers."""
 
     node: Node
     global_buffer: Buffer
     default_activity: float
+    tiles: int
+    max_duplication: int
+    pipeline: Pipeline
+    input_buffer: InputBuffer
 
 
 def build_crossbar(scale: NodeScaling) -> Crossbar:
@@ -143,6 +191,7 @@ def build_peripherals(scale: NodeScaling) -> Peripherals:
             energy_per_bit_pj=scale.energy("shift_add", "energy_per_bit_ref_pj"),
             energy_pj=scale.fixed("shift_add", "energy_pj"),
             transistors_per_bit=float(scale.block("shift_add")["transistors_per_bit"]),
+            area_um2=scale.fixed("shift_add", "area_um2"),
             latency_ns=float(scale.block("shift_add")["latency_ns"]),
         ),
         temp_buffer=TempBuffer(
@@ -158,7 +207,8 @@ def build_peripherals(scale: NodeScaling) -> Peripherals:
 
 def build_pe(scale: NodeScaling) -> PE:
     pe = scale.block("pe")
-    return PE(xbars_per_pe=int(pe["xbars_per_pe"]), analog_psum=bool(pe["analog_psum"]))
+    return PE(xbars_per_pe=int(pe["xbars_per_pe"]), analog_psum=bool(pe["analog_psum"]),
+              rows_per_read=int(pe.get("rows_per_read", 0)))
 
 
 def build_buffer(scale: NodeScaling, section: str) -> Buffer:
@@ -167,6 +217,20 @@ def build_buffer(scale: NodeScaling, section: str) -> Buffer:
         energy_per_access_pj=float(scale.block(section).get("energy_per_access_pj", 0.0)),
         area_um2=scale.sram_area(section),
     )
+
+
+def _choice(scale: NodeScaling, section: str, key: str, allowed: tuple[str, ...]) -> str:
+    value = scale.block(section)[key]
+    if value not in allowed:
+        raise ConfigError(scale.cards.where((section, key)), f"{section}.{key}",
+                          f"unknown value {value!r} (allowed: {', '.join(allowed)})")
+    return str(value)
+
+
+def build_pipeline(scale: NodeScaling) -> Pipeline:
+    return Pipeline(mode=_choice(scale, "pipeline", "mode", PIPELINE_MODES),
+                    start_fraction=float(scale.block("pipeline")["start_fraction"]),
+                    serial_unit=_choice(scale, "pipeline", "serial_unit", SERIAL_UNITS))
 
 
 def build_tile(scale: NodeScaling) -> Tile:
@@ -181,9 +245,14 @@ def build_tile(scale: NodeScaling) -> Tile:
             energy_per_access_pj=float(scale.block("interconnect").get("energy_per_access_pj", 0.0)),
             area_um2=scale.fixed_or_area("interconnect", "area_um2", "area_ref_um2"),
         ),
+        shared=bool(scale.block("tile").get("shared", False)),
     )
 
 
 def build_chip(scale: NodeScaling) -> Chip:
+    chip, inputs = scale.block("chip"), scale.block("input_buffer")
     return Chip(node=scale.node, global_buffer=build_buffer(scale, "global_buffer"),
-                default_activity=float(scale.block("chip")["default_activity"]))
+                default_activity=float(chip["default_activity"]),
+                tiles=int(chip.get("tiles", 0)), max_duplication=int(chip.get("max_duplication", 0)),
+                pipeline=build_pipeline(scale),
+                input_buffer=InputBuffer(float(inputs["bits_per_entry"]) * scale.area("input_buffer", "area_per_bit_ref_um2")))

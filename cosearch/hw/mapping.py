@@ -9,8 +9,8 @@ Crossbar counts (per layer, X = crossbar size, b_cell = device bits per cell):
 
 * rows ``R = Cin * k^2``; weight slices ``S = ceil(weight_bits / b_cell)``; columns ``C = Cout * S``;
 * row tiles ``P = ceil(R / X)``, column tiles ``Q = ceil(C / X)``, crossbars ``P * Q``;
-* PEs ``Q * ceil(P / xbars_per_pe)`` (a PE holds row tiles of one column tile), tiles
-  ``ceil(PEs / pes_per_tile)`` (no PE or tile is shared between layers).
+* PEs ``Q * ceil(P / xbars_per_pe)`` (a PE holds row tiles of one column tile); tiles, weight
+  copies and tile sharing between layers are priced in :mod:`cosearch.hw.cost`.
 
 Input bit-planes per output position: ``LayerShape.input_bits`` when the layer's input has a
 native precision (1 for spikes, 3 for 2x2-pooled spikes), else the mapping's ``input_bits``
@@ -31,8 +31,9 @@ from cosearch.core.errors import ConfigError
 from cosearch.hw.model import HardwareModel
 from cosearch.workload import LayerShape, network_layers
 
-#: Columns of a genome's layer rows (:class:`_Shapes`); ``native_input_bits`` 0 = not native.
-SHAPE_COLUMNS: tuple[str, ...] = ("cin", "cout", "kernel", "positions", "native_input_bits")
+#: Columns of a network's layer rows (:class:`NetworkShapes`); ``native_input_bits`` 0 = not native;
+#: ``in_positions`` = H_in * W_in of the layer's input map.
+SHAPE_COLUMNS: tuple[str, ...] = ("cin", "cout", "kernel", "positions", "native_input_bits", "in_positions")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class LayerArrays:
     cout: np.ndarray
     kernel: np.ndarray
     positions: np.ndarray  # H_out * W_out
+    in_positions: np.ndarray  # H_in * W_in
     input_bits: np.ndarray  # bit-planes per output position
     per_timestep: np.ndarray  # bool
     device: np.ndarray  # index into model.device_names
@@ -72,8 +74,8 @@ def _hashable(network: Mapping[str, Any]) -> tuple | None:
 
 
 @dataclass(frozen=True)
-class _Shapes:
-    """One genome's layers as rows with the columns :data:`SHAPE_COLUMNS`."""
+class NetworkShapes:
+    """One network's layers as rows with the columns :data:`SHAPE_COLUMNS`."""
 
     rows: np.ndarray
     per_timestep: list[bool]
@@ -81,28 +83,32 @@ class _Shapes:
     slots: list[int]
 
 
-def _shapes(layers: Sequence[LayerShape]) -> _Shapes:
-    rows = np.array([[layer.cin, layer.cout, layer.kernel, layer.h_out * layer.w_out, layer.input_bits or 0]
-                     for layer in layers], dtype=float)
-    return _Shapes(rows.reshape(len(layers), len(SHAPE_COLUMNS)), [layer.per_timestep for layer in layers],
-                   [layer.name for layer in layers], [layer.slot for layer in layers])
+def network_shapes(layers: Sequence[LayerShape], in_positions: Sequence[float] | None = None) -> NetworkShapes:
+    """Rows of a network's layers; ``in_positions`` (H_in * W_in per layer) defaults to the output
+    positions (stride 1, same padding: the genome families)."""
+    inputs = [layer.h_out * layer.w_out for layer in layers] if in_positions is None else list(in_positions)
+    rows = np.array([[layer.cin, layer.cout, layer.kernel, layer.h_out * layer.w_out, layer.input_bits or 0, size]
+                     for layer, size in zip(layers, inputs)], dtype=float)
+    return NetworkShapes(rows.reshape(len(layers), len(SHAPE_COLUMNS)), [layer.per_timestep for layer in layers],
+                         [layer.name for layer in layers], [layer.slot for layer in layers])
 
 
 @lru_cache(maxsize=65536)
-def _cached_shapes(key: tuple) -> _Shapes:
-    return _shapes(network_layers(dict(key)))
+def _cached_shapes(key: tuple) -> NetworkShapes:
+    return network_shapes(network_layers(dict(key)))
 
 
-def candidate_shapes(candidate: Candidate) -> _Shapes:
+def candidate_shapes(candidate: Candidate) -> NetworkShapes:
     """The candidate's crossbar layers as arrays (cached per genome)."""
     key = _hashable(candidate.network)
-    return _cached_shapes(key) if key is not None else _shapes(network_layers(candidate.network))
+    return _cached_shapes(key) if key is not None else network_shapes(network_layers(candidate.network))
 
 
 def map_candidates(
     candidates: Sequence[Candidate],
     model: HardwareModel,
     activities: Sequence[Sequence[float | None] | None] | None = None,
+    shapes: Sequence[NetworkShapes] | None = None,
 ) -> LayerArrays:
     """Arrays of layer shapes and mappings for a batch of candidates.
 
@@ -111,12 +117,14 @@ def map_candidates(
         model: resolved hardware (defaults and device names).
         activities: per candidate, a list with one input activity (0..1) or None per layer slot
             (e.g. ``upstream["proxy_input_activity"]``); None uses ``model.default_activity``.
+        shapes: per candidate, its layers (:func:`network_shapes`, e.g. from a network CSV)
+            instead of those of its genome.
 
     Raises:
         ConfigError: a mapping value the cards cannot price (unknown device, bits out of range ...).
     """
     lookups = {key: {name: i for i, name in enumerate(names)} for key, names in model.mapping_names.items()}
-    per_layer = [candidate_shapes(c) for c in candidates]
+    per_layer = list(shapes) if shapes is not None else [candidate_shapes(c) for c in candidates]
     n, width = len(candidates), max((len(shapes.slots) for shapes in per_layer), default=0)
     width = max(width, 1)
     shape_rows = np.zeros((len(SHAPE_COLUMNS), n, width))
@@ -127,14 +135,14 @@ def map_candidates(
     names: list[list[str]] = []
     slots: list[list[int]] = []
     defaults = model.defaults
-    for row, (candidate, shapes) in enumerate(zip(candidates, per_layer)):
-        layer_slots = shapes.slots
+    for row, (candidate, network) in enumerate(zip(candidates, per_layer)):
+        layer_slots = network.slots
         count = len(layer_slots)
-        names.append(shapes.names)
+        names.append(network.names)
         slots.append(layer_slots)
         valid[row, :count] = True
-        shape_rows[:, row, :count] = shapes.rows.T
-        per_ts[row, :count] = shapes.per_timestep
+        shape_rows[:, row, :count] = network.rows.T
+        per_ts[row, :count] = network.per_timestep
         hardware = candidate.hardware
         for key, column in columns.items():
             value = hardware.get(key, defaults[key])
@@ -161,6 +169,7 @@ def map_candidates(
         cout=np.where(pad, 0.0, shape["cout"]),
         kernel=np.where(pad, 1.0, shape["kernel"]),
         positions=np.where(pad, 0.0, shape["positions"]),
+        in_positions=np.where(pad, 0.0, shape["in_positions"]),
         input_bits=np.where(pad, 1.0, input_bits),
         per_timestep=per_ts,
         device=columns["device"].astype(np.intp),

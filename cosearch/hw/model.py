@@ -122,6 +122,7 @@ def load_hardware(
     node_nm: int | None = None,
     defaults: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    override_label: str = "hardware.overrides",
 ) -> HardwareModel:
     """Load hardware cards and resolve them at a node.
 
@@ -132,6 +133,7 @@ def load_hardware(
         defaults: per-layer mapping defaults (keys of :data:`cosearch.core.candidate.MAPPING_KEYS`)
             over the cards' ``defaults``.
         overrides: nested card keys -> values (plain or ``{value, source}``) merged over the cards.
+        override_label: what an error in an override names as its file (``--set`` on the command line).
 
     Raises:
         ConfigError: naming the card file (or ``hardware.*`` key) and the key path.
@@ -139,7 +141,7 @@ def load_hardware(
     paths = resolve_card_paths(list(cards) if cards is not None else list(DEFAULT_CARDS), Path(project_dir))
     tree = load_cards(paths)
     if overrides:
-        apply_overrides(tree, overrides)
+        apply_overrides(tree, overrides, label=override_label)
     if defaults:
         if not isinstance(defaults, Mapping):
             raise ConfigError("", "hardware.defaults", "must be a mapping of mapping keys to values")

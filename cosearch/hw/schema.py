@@ -21,7 +21,7 @@ from cosearch.hw.adc import ADC_MODELS
 from cosearch.hw.cards import CardTree
 from cosearch.hw.device import NOISE_MODELS
 
-# kind: pos (>0), nonneg (>=0), int (integer >= 1), bool, str, frac (0 < x <= 1),
+# kind: pos (>0), nonneg (>=0), int (integer >= 1), count (integer >= 0, 0 = none / no limit), bool, str, frac (0 < x <= 1),
 # node (node_nm -> pos), pair ([nonneg, nonneg]), line ([number, number]: slope, intercept),
 # numbers (non-empty list of numbers), figure / pos_figure (nonneg / pos number, or bits -> that),
 # mapping (a per-layer mapping value, checked by core.candidate.check_layer_mapping).
@@ -33,21 +33,21 @@ SCHEMA: dict[str, dict[str, str]] = {
         "energy_ref_pj": "nonneg", "ref_node_nm": "int", "transistors_per_input": "pos",
         "energy_pj?": "nonneg", "area_um2?": "nonneg",
     },
-    "dac": {"transistors_per_row": "pos", "energy_pj?": "nonneg"},
+    "dac": {"transistors_per_row": "nonneg", "energy_pj?": "nonneg"},
     "shift_add": {
         "energy_per_bit_ref_pj": "nonneg", "ref_node_nm": "int", "transistors_per_bit": "pos",
-        "latency_ns": "nonneg", "energy_pj?": "nonneg",
+        "latency_ns": "nonneg", "energy_pj?": "nonneg", "area_um2?": "nonneg",
     },
     "temp_buffer": {
         "energy_ref_pj": "nonneg", "area_ref_um2": "nonneg", "ref_node_nm": "int",
         "energy_pj?": "nonneg", "area_um2?": "nonneg",
     },
     "tile_buffer": {
-        "energy_per_bit_ref_pj": "nonneg", "ref_node_nm": "int", "capacity_kb": "pos", "cell_area_f2": "pos",
+        "energy_per_bit_ref_pj": "nonneg", "ref_node_nm": "int", "capacity_kb": "nonneg", "cell_area_f2": "pos",
         "energy_per_access_pj?": "nonneg",
     },
     "global_buffer": {
-        "energy_per_bit_ref_pj": "nonneg", "ref_node_nm": "int", "capacity_kb": "pos", "cell_area_f2": "pos",
+        "energy_per_bit_ref_pj": "nonneg", "ref_node_nm": "int", "capacity_kb": "nonneg", "cell_area_f2": "pos",
         "energy_per_access_pj?": "nonneg",
     },
     "interconnect": {
@@ -58,9 +58,11 @@ SCHEMA: dict[str, dict[str, str]] = {
         "energy_ref_pj": "nonneg", "membrane_bits": "int", "area_per_bit_ref_um2": "nonneg", "ref_node_nm": "int",
         "energy_pj?": "nonneg",
     },
-    "pe": {"xbars_per_pe": "int", "analog_psum": "bool"},
-    "tile": {"pes_per_tile": "int"},
-    "chip": {"node_nm": "int", "default_activity": "frac"},
+    "input_buffer": {"bits_per_entry": "nonneg", "area_per_bit_ref_um2": "nonneg", "ref_node_nm": "int"},
+    "pe": {"xbars_per_pe": "int", "analog_psum": "bool", "rows_per_read?": "count"},
+    "tile": {"pes_per_tile": "int", "shared?": "bool"},
+    "chip": {"node_nm": "int", "default_activity": "frac", "tiles?": "count", "max_duplication?": "count"},
+    "pipeline": {"mode": "str", "start_fraction": "frac", "serial_unit": "str"},
     "defaults": {key: "mapping" for key in MAPPING_KEYS},
     "devices.*.device": {
         "cell_area_f2": "pos", "bits_per_cell": "int", "r_on_ohm": "pos", "on_off_ratio": "pos",
@@ -110,6 +112,8 @@ def kind_error(kind: str, value: Any) -> str | None:
         return f"must be a number in (0, 1] (got {value!r})"
     if kind == "int" and not (is_number(value) and float(value).is_integer() and value >= 1):
         return f"must be a positive integer (got {value!r})"
+    if kind == "count" and not (is_number(value) and float(value).is_integer() and value >= 0):
+        return f"must be an integer >= 0 (got {value!r})"
     if kind == "bool" and not isinstance(value, bool):
         return f"must be true or false (got {value!r})"
     if kind == "str" and not (isinstance(value, str) and value):

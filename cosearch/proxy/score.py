@@ -26,6 +26,7 @@ from cosearch.proxy.kernel import KERNELS, logdet
 from cosearch.proxy.noise import NoiseResult, SpikeStore, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
 from cosearch.snn import build
+from cosearch.snn.device import check_device, resolve_device
 from cosearch.workload import network_layers, network_slots, scale_channels
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -50,6 +51,9 @@ class ProxySettings:
             (PCM drift and 1/f read noise); default 1 day.
         adc_quantisation: with ``noise``, quantise each crossbar row group's partial sum to the
             layer's ``adc_bits`` (False: device noise and weight quantisation only).
+        device: where the network runs: ``auto`` (a CUDA GPU when torch sees one, else the CPU),
+            ``cpu``, ``cuda`` or ``cuda:N`` (:func:`cosearch.snn.device.resolve_device`). Weights
+            and batches are drawn on the CPU either way; ``noise`` runs on the CPU only.
     Defaults are the screening fidelity chosen by ``benchmarks/fidelity_study.py``: 1/8 of the
     genome's channels (C = 16 for the 128-channel SNASNet genome), B = 64, 2 repeats, float32
     - about 3 candidates/s on 2 CPU cores, Kendall tau 0.83 against B = 256 at C = 64
@@ -65,6 +69,7 @@ class ProxySettings:
     noise: bool = False
     noise_t_inference_s: float = 86400.0
     adc_quantisation: bool = True
+    device: str = "auto"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> ProxySettings:
@@ -98,6 +103,7 @@ class ProxySettings:
         if isinstance(t_inf, bool) or not isinstance(t_inf, (int, float)) or not math.isfinite(t_inf) or t_inf < 0:
             raise fail("noise_t_inference_s", "a number of seconds >= 0")
         merged["noise_t_inference_s"] = float(t_inf)
+        check_device(merged["device"], f"{prefix}.device", source)
         return cls(**merged)
 
 
@@ -151,6 +157,18 @@ class ProxyResult:
         return metrics
 
 
+def proxy_device(settings: ProxySettings) -> torch.device:
+    """The torch device of ``settings.device`` here; ConfigError when a GPU is asked for with ``noise``
+    (the noisy pass draws device noise with CPU generators)."""
+    device = resolve_device(settings.device, "proxy.device")
+    if settings.noise and device.type != "cpu":
+        if settings.device != "auto":
+            raise ConfigError("", "proxy.device", f"{settings.device} with noise: true; the noisy pass runs on the "
+                                                  f"CPU only (use cpu or auto)")
+        return torch.device("cpu")
+    return device
+
+
 def score_drop(clean: float, noisy: float) -> float:
     """clean - noisy; nan when both are -inf (no information either way)."""
     if clean == noisy == -math.inf:
@@ -172,12 +190,13 @@ def proxy_score(
     """
     genome = scale_channels(candidate.network, settings.channel_scale)
     dtype = DTYPES[settings.dtype]
+    device = proxy_device(settings)
     if settings.noise and hardware is None:
         hardware = load_hardware_section()
     layers = network_layers(genome)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(candidate.seed)
-        net = build(genome, candidate.timesteps, dtype=dtype)
+        net = build(genome, candidate.timesteps, dtype=dtype).to(device)
         net.train()
         net.time_chunk = settings.time_chunk
         recorder = SpikeRecorder(net, settings.kernel, layers)
@@ -187,14 +206,15 @@ def proxy_score(
         try:
             with torch.inference_mode():
                 for repeat in range(settings.repeats):
-                    batch = torch.from_numpy(images.batch(settings.batch_size, candidate.seed, repeat)).to(dtype)
+                    batch = torch.from_numpy(images.batch(settings.batch_size, candidate.seed, repeat)).to(device, dtype)
                     if store is not None:
                         batches.append(batch)
                         states.append(torch.get_rng_state())
                         store.begin(repeat)
                     recorder.begin(settings.batch_size)
-                    net(batch)
                     assert recorder.kernel is not None  # begin() made it
+                    recorder.kernel.distance = recorder.kernel.distance.to(device)  # K accumulates where the spikes are
+                    net(batch)
                     scores.append(logdet(recorder.kernel.matrix()))
                 recorder.remove()
                 if store is not None:

@@ -9,12 +9,14 @@ each phase has its budget of finished trials (COMPLETE or failed by evaluation).
 
 from __future__ import annotations
 
+import collections
 import fnmatch
-import json
 import sys
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,21 +26,17 @@ from optuna.trial import TrialState
 
 from cosearch.config import Experiment, Phase
 from cosearch.core.candidate import Candidate
-from cosearch.core.errors import ConfigError, CosearchError, InvalidCandidate
+from cosearch.core.errors import ConfigError, CosearchError, InvalidCandidate, RunStalled
 from cosearch.core.evaluator import EvaluationContext, Outcome
 from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimization
+from cosearch.core.record import INTERRUPTED_KEY, TrialRecord
 from cosearch.core.samplers import make_sampler
-from cosearch.results import (
-    INTERRUPTED_KEY,
-    RunSpec,
-    is_scalar_metric,
-    reference_point,
-    study_name,
-    write_results,
-)
+from cosearch.journal import repair_journal
+from cosearch.results import RunSpec, reference_point, study_name, write_results
 from cosearch.run_dir import RunDirectory
 from cosearch.search.backend import Backend, LocalBackend
 from cosearch.search.pipeline import Pipeline, PipelineSpec, bad_value_reason
+from cosearch.search.preflight import preflight
 from cosearch.search.progress import SearchProgress
 from cosearch.space import SearchSpace, with_fixed
 
@@ -48,8 +46,9 @@ def derive_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-def pipeline_spec(experiment: Experiment) -> PipelineSpec:
-    """The experiment's evaluators and the context they are built with."""
+def pipeline_spec(experiment: Experiment, phase: Phase | None = None, run_dir: Path | None = None) -> PipelineSpec:
+    """The evaluators of ``phase`` (its own ``evaluators``, else the experiment's) and the context
+    they are built with (``run_dir``: where evaluators may keep files, e.g. checkpoints)."""
     config = experiment.config
     context = EvaluationContext(
         experiment_dir=experiment.source.parent,
@@ -57,9 +56,13 @@ def pipeline_spec(experiment: Experiment) -> PipelineSpec:
         data=config.data.model_dump(),
         hardware=config.hardware,
         proxy=config.proxy,
+        run_dir=run_dir,
     )
-    evaluators = tuple((spec.type, dict(spec.options)) for spec in config.evaluators)
-    return PipelineSpec(evaluators, context, str(experiment.source))
+    listed, where = config.evaluators, "evaluators"
+    if phase is not None and phase.evaluators is not None:
+        listed, where = phase.evaluators, f"phases[{phase.index}].evaluators"
+    evaluators = tuple((spec.type, dict(spec.options)) for spec in listed)
+    return PipelineSpec(evaluators, context, str(experiment.source), where)
 
 
 @dataclass
@@ -79,15 +82,10 @@ class _Live:
             reference = reference_point(self.spec, pd.DataFrame(self.rows))
             if reference is None:
                 return
-            self.tracker = HypervolumeTracker(to_minimization(np.array([reference]), self.spec.directions)[0])
-            for previous in self.rows:
-                self._feed(self.tracker, previous)
+            self.tracker = HypervolumeTracker(reference, self.spec.directions)
+            self.tracker.extend([r["values"] for r in self.rows], [r["feasible"] for r in self.rows])
         else:
-            self._feed(self.tracker, row)
-
-    def _feed(self, tracker: HypervolumeTracker, row: dict[str, Any]) -> None:
-        if row["feasible"]:
-            tracker.add(to_minimization(np.array([row["values"]]), self.spec.directions)[0])
+            self.tracker.extend([row["values"]], [row["feasible"]])
 
     @property
     def feasible(self) -> int:
@@ -105,8 +103,11 @@ class _Live:
 class SearchLoop:
     """Runs an experiment's phases against a run directory with one backend."""
 
-    def __init__(self, experiment: Experiment, run_dir: RunDirectory, backend: Backend, progress: bool = True) -> None:
+    def __init__(self, experiment: Experiment, run_dir: RunDirectory, backend: Backend, progress: bool = True,
+                 phase_backend: Callable[[Phase], Backend] | None = None) -> None:
+        """``phase_backend``: the backend of each phase as it starts (default: ``backend`` for all)."""
         self.experiment = experiment
+        self.phase_backend = phase_backend
         self.config = experiment.config
         self.run_dir = run_dir
         self.backend = backend
@@ -115,17 +116,45 @@ class SearchLoop:
         self.spec = RunSpec.from_config(self.config.model_dump(mode="json"))
         self.directions = [o.direction for o in self.config.objectives]
         self.live = _Live(self.spec)
+        self.session_reasons: list[str | None] = []  # fail reason (None: complete) of this session's trials
 
     # ----------------------------------------------------------------- run --
     def run(self) -> None:
         for phase in self.experiment.phases:
+            if self.phase_backend is not None:
+                self.backend = self.phase_backend(phase)
             self._run_phase(phase)
+        if self.live.rows and all(r["state"] == "FAIL" for r in self.live.rows):
+            reasons = collections.Counter(r for r in self.session_reasons if r)
+            common = f"; most frequent reason ({reasons.most_common(1)[0][1]}x): {reasons.most_common(1)[0][0]}" if reasons else ""
+            raise RunStalled(f"every one of the {len(self.live.rows)} trials failed{common}")
+
+    def _hv_basis(self) -> str:
+        """What the bar's hypervolume is measured against (the order of results.reference_point)."""
+        if self.spec.reference:
+            return "hv vs reference_point"
+        if self.experiment.phases[0].baselines:
+            return "hv vs worst baseline: 0 until a design beats every baseline"
+        return "hv vs first feasible trial"
+
+    def _check_progress(self) -> None:
+        """Stop when the first ``fail_fast`` trials of this session all failed with one reason."""
+        limit = self.config.fail_fast
+        if limit and len(self.session_reasons) == limit and None not in self.session_reasons \
+                and len(set(self.session_reasons)) == 1:
+            raise RunStalled(f"the first {limit} trials all failed with the same reason (fail_fast: {limit}): "
+                             f"{self.session_reasons[0]}")
 
     def _study(self, phase: Phase, sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
-        return optuna.create_study(
+        study = optuna.create_study(
             study_name=study_name(self.config.name, phase.name), storage=self.storage, sampler=sampler,
             directions=self.directions, load_if_exists=True,
         )
+        if study.metric_names is None:  # so optuna-dashboard labels the objectives by metric
+            with warnings.catch_warnings():  # experimental since Optuna 3.2, stable in use
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([o.metric for o in self.config.objectives])
+        return study
 
     def _run_phase(self, phase: Phase) -> None:
         existing = self._study(phase)
@@ -134,13 +163,15 @@ class SearchLoop:
         sampler = make_sampler(phase.searcher.type, phase.searcher.options,
                                derive_seed(self.config.seed, phase.index, len(existing.trials)))
         study = self._study(phase, sampler)
-        space = self._enqueue(phase, study)
+        space, designs = self._enqueue(phase, study)
+        budget = phase.trials if phase.inherit is None or phase.inherit.sample else min(phase.trials, designs)
         self._mirror(phase, study)
-        bar = SearchProgress(f"{self.config.name}:{phase.name}", phase.trials, min(finished, phase.trials), self.progress)
+        bar = SearchProgress(f"{self.config.name}:{phase.name} ({self._hv_basis()})", budget, min(finished, budget),
+                             self.progress)
         in_flight: dict[int, tuple[optuna.trial.Trial, Candidate, float]] = {}
         try:
-            while finished < phase.trials or in_flight:
-                while len(in_flight) < self.backend.capacity and finished + len(in_flight) < phase.trials:
+            while finished < budget or in_flight:
+                while len(in_flight) < self.backend.capacity and finished + len(in_flight) < budget:
                     trial = study.ask()
                     try:
                         candidate = self._sample(space, phase, trial)
@@ -174,28 +205,22 @@ class SearchLoop:
     def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
         parts = (self.config.seed,) if self.config.common_seed else (self.config.seed, phase.index, trial.number)
         seed = derive_seed(*parts)
-        trial.set_user_attr("seed", seed)
+        TrialRecord(seed=seed).store(trial)  # each part stored as soon as known: kept if the next step fails
         values = space.sample_values(trial)
-        trial.set_user_attr("values", _jsonable(values))
+        TrialRecord(values=values).store(trial)
         candidate = space.candidate(values, params=trial.params, seed=seed)
-        trial.set_user_attr("candidate", candidate.to_dict())
+        TrialRecord(candidate=candidate.to_dict()).store(trial)
         return candidate
 
     def _tell(self, study: optuna.Study, trial: optuna.trial.Trial, phase: Phase, outcome: Outcome) -> None:
-        trial.set_user_attr("duration_s", round(outcome.duration_s, 6))
         metrics = outcome.metrics or {}
-        if metrics:
-            trial.set_user_attr("metrics", {k: v for k, v in metrics.items() if is_scalar_metric(v)})
-            details = {k: v for k, v in metrics.items() if not is_scalar_metric(v)}
-            if details:
-                trial.set_user_attr("details", _jsonable(details))
         reason = outcome.error or bad_value_reason(
             metrics, [o.metric for o in self.config.objectives] + [c.metric for c in self.config.constraints]
         )
-        row = {"phase": phase.name, "baseline": trial.user_attrs.get("baseline", ""), "feasible": False,
+        TrialRecord.of_outcome(outcome.duration_s, metrics, reason or "").store(trial)
+        row = {"phase": phase.name, "baseline": TrialRecord.from_attrs(trial.user_attrs).baseline, "feasible": False,
                "state": "FAIL", "values": None}
         if reason:
-            trial.set_user_attr("fail_reason", reason)
             study.tell(trial, state=TrialState.FAIL)
         else:
             values = [float(metrics[o.metric]) for o in self.config.objectives]
@@ -208,6 +233,8 @@ class SearchLoop:
         if row["baseline"] and phase.index == 0:
             self.live.pending_baselines -= 1
         self.live.add(row)
+        self.session_reasons.append(reason)
+        self._check_progress()
 
     def _update(self, bar: SearchProgress) -> None:
         bar.update(self.live.feasible, self.live.tracker.value if self.live.tracker else None, self.live.best())
@@ -237,38 +264,40 @@ class SearchLoop:
         previous = list(study.user_attrs.get(INTERRUPTED_KEY, []))
         study.set_user_attr(INTERRUPTED_KEY, sorted(set(previous) | set(numbers)))
 
-    def _enqueue(self, phase: Phase, study: optuna.Study) -> SearchSpace:
-        """Enqueue baselines and inherited designs not yet run; return the phase's effective space."""
+    def _enqueue(self, phase: Phase, study: optuna.Study) -> tuple[SearchSpace, int]:
+        """Enqueue baselines and inherited designs not yet run; return the phase's effective space
+        and how many designs (baselines + inherited) the phase has."""
         interrupted = set(study.user_attrs.get(INTERRUPTED_KEY, []))
         present = {
-            (t.user_attrs.get("baseline"), t.user_attrs.get("inherited_from"))
+            (record.baseline, record.inherited_from)
             for t in study.get_trials(deepcopy=False) if t.number not in interrupted
+            for record in [TrialRecord.from_attrs(t.user_attrs)]
         }
         space = phase.space
-        designs: list[tuple[dict[str, Any], dict[str, Any]]] = [
-            (params, {"baseline": name}) for name, params in phase.baselines
+        designs: list[tuple[dict[str, Any], TrialRecord]] = [
+            (params, TrialRecord(baseline=name)) for name, params in phase.baselines
         ]
         if phase.inherit is not None:
             previous = self.experiment.phases[phase.index - 1]
             front = self._pareto_trials(self._study(previous))
             if front and phase.inherit.fix:
-                best_params = space.params_for(front[0].user_attrs["values"])
+                best_params = space.params_for(TrialRecord.from_attrs(front[0].user_attrs).values or {})
                 fixed = {k: v for k, v in best_params.items()
                          if any(fnmatch.fnmatchcase(k, pattern) for pattern in phase.inherit.fix)}
                 space = with_fixed(space, fixed, str(self.experiment.source), f"phases[{phase.index}].inherit.fix")
-            chosen = {"pareto": front, "best": front[:1], "none": []}[phase.inherit.enqueue]
+            chosen = {"pareto": front, "best": front[:1], "none": []}[phase.inherit.enqueue][:phase.inherit.top]
             for trial in chosen:
-                params = space.params_for(trial.user_attrs["values"])
-                designs.append((params, {"inherited_from": f"{previous.name}:{trial.number}"}))
-        for params, attrs in designs:
-            key = (attrs.get("baseline"), attrs.get("inherited_from"))
-            if key not in present:
-                study.enqueue_trial(params, user_attrs=attrs)
+                params = space.params_for(TrialRecord.from_attrs(trial.user_attrs).values or {})
+                designs.append((params, TrialRecord(inherited_from=f"{previous.name}:{trial.number}")))
+        for params, record in designs:
+            if (record.baseline, record.inherited_from) not in present:
+                study.enqueue_trial(params, user_attrs=record.to_attrs())
         if phase.index == 0:
             self.live.pending_baselines = sum(
-                1 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) if t.user_attrs.get("baseline")
+                1 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+                if TrialRecord.from_attrs(t.user_attrs).baseline
             )
-        return space
+        return space, len(designs)
 
     def _pareto_trials(self, study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
         """Feasible non-dominated trials of a phase, best first on the first objective."""
@@ -288,27 +317,12 @@ class SearchLoop:
             if trial.number in interrupted or trial.state not in (TrialState.COMPLETE, TrialState.FAIL):
                 continue
             complete = trial.state == TrialState.COMPLETE
-            row = {"phase": phase.name, "baseline": trial.user_attrs.get("baseline", ""),
+            row = {"phase": phase.name, "baseline": TrialRecord.from_attrs(trial.user_attrs).baseline,
                    "state": trial.state.name, "values": list(trial.values) if complete else None,
                    "feasible": complete and all(v <= 0 for v in trial.constraints.values())}
             if complete:
                 row.update({f"objective_{m}": v for m, v in zip(self.spec.metrics, trial.values)})
             self.live.add(row)
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types (numpy scalars -> Python, tuples -> lists, non-finite floats kept as floats)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return json.loads(json.dumps(value, default=str))
 
 
 @dataclass(frozen=True)
@@ -321,7 +335,7 @@ class RunResult:
 def check_same_experiment(run_dir: RunDirectory, resolved: Mapping[str, Any]) -> None:
     """Refuse to continue a run directory with a different experiment (budgets may change)."""
     stored = run_dir.read_config()
-    ignore = {"trials", "phases", "backend"}  # budgets may grow; a run may move between backends
+    ignore = {"trials", "phases", "backend", "fail_fast"}  # budgets may grow; a run may move between backends
     for key in sorted(set(stored) | set(resolved)):
         if key in ignore:
             continue
@@ -346,22 +360,50 @@ def make_backend(experiment: Experiment, pipeline: Pipeline, spec: PipelineSpec,
     return LocalBackend(pipeline)
 
 
+class _PhaseBackends:
+    """The backend of each phase, made when the phase starts; phases with equal pipeline specs share
+    one (the previous backend is closed when a phase needs another)."""
+
+    def __init__(self, experiment: Experiment, specs: list[PipelineSpec], pipelines: list[Pipeline],
+                 run_dir: RunDirectory) -> None:
+        self.experiment, self.specs, self.pipelines, self.run_dir = experiment, specs, pipelines, run_dir
+        self.active: tuple[int, Backend] | None = None
+
+    def get(self, phase: Phase) -> Backend:
+        index = self.specs.index(self.specs[phase.index])  # the first phase with the same spec
+        if self.active is None or self.active[0] != index:
+            self.close()
+            self.active = (index, make_backend(self.experiment, self.pipelines[index], self.specs[index], self.run_dir))
+        return self.active[1]
+
+    def close(self) -> None:
+        if self.active is not None:
+            self.active[1].close()
+            self.active = None
+
+
 def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: bool = True,
                    argv: list[str] | None = None) -> RunResult:
     """Run (or continue) an experiment in ``run_dir``; results are written even when interrupted."""
     resolved = experiment.resolved()
-    spec = pipeline_spec(experiment)
-    pipeline = spec.build()  # builds (and so validates) the evaluators before anything is written
+    specs = [pipeline_spec(experiment, phase, run_dir.path) for phase in experiment.phases]
+    pipelines: list[Pipeline] = []
+    for spec in specs:  # every check that needs no trial, before anything is written (once per distinct spec)
+        first = specs.index(spec)
+        pipelines.append(pipelines[first] if first < len(pipelines) else preflight(experiment, spec))
     with run_dir.locked():
         if run_dir.exists():
             check_same_experiment(run_dir, resolved)
+        repaired = repair_journal(run_dir.journal)
+        if repaired:
+            print(f"warning: {repaired}", file=sys.stderr)
         run_dir.write_config(resolved)
         stale_lock = run_dir.journal.with_name(run_dir.journal.name + ".lock")
         if stale_lock.exists():  # left by a killed writer; we hold the run lock, so nobody else writes
             stale_lock.unlink()
         run_dir.start_session(experiment.config.seed, experiment.project_dir, argv or sys.argv)
-        backend = make_backend(experiment, pipeline, spec, run_dir)
-        loop = SearchLoop(experiment, run_dir, backend, progress)
+        backends = _PhaseBackends(experiment, specs, pipelines, run_dir)
+        loop = SearchLoop(experiment, run_dir, backends.get(experiment.phases[0]), progress, backends.get)
         status = "interrupted"
         try:
             loop.run()
@@ -370,7 +412,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
             status = f"stopped: {exc}"
             raise
         finally:
-            backend.close()
+            backends.close()
             table = write_results(run_dir, loop.spec, loop.storage)
             run_dir.end_session(status, len(table))
     return RunResult(run_dir, table, status)

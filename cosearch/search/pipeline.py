@@ -81,6 +81,7 @@ class PipelineSpec:
     evaluators: tuple[tuple[str, dict[str, Any]], ...]
     context: EvaluationContext
     source: str = ""
+    where: str = "evaluators"  # key path of the evaluator list in ``source``, for errors
 
     def build(self) -> Pipeline:
         """Instantiate the evaluators; option errors name ``source`` (the experiment file)."""
@@ -89,13 +90,13 @@ class PipelineSpec:
             try:
                 cls = load_evaluator_class(name)
             except ValueError as exc:
-                raise ConfigError(self.source, f"evaluators[{index}].type", str(exc)) from None
+                raise ConfigError(self.source, f"{self.where}[{index}].type", str(exc)) from None
             try:
                 evaluators.append(cls(options, self.context))
             except ConfigError as exc:
                 if exc.source:
                     raise
-                path = f"evaluators[{index}].{exc.path}" if exc.path.startswith("options") else exc.path
+                path = f"{self.where}[{index}].{exc.path}" if exc.path.startswith("options") else exc.path
                 raise ConfigError(self.source, path, exc.detail) from None
         return Pipeline(evaluators)
 

@@ -12,6 +12,11 @@ Faults: a batch that does not return within ``timeout_s`` x its size has its act
 replaced, and its candidates fail with reason ``timeout``; a worker that dies fails its candidates with reason
 ``worker died``. Either way they are first requeued up to ``retries`` times. The loop
 never blocks on a dead worker.
+
+GPUs: every actor reserves ``backend.gpus_per_worker`` GPUs (``num_gpus``); Ray makes only
+those visible to it (``CUDA_VISIBLE_DEVICES``; none for 0), so evaluators with device ``auto``
+(the default, :func:`cosearch.snn.device.resolve_device`) run on the GPU the actor was given,
+and on the CPU when it was given none.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from torch import nn
 from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d
 from cosearch.snn.neuron import LIF, Stateful
 from cosearch.snn.protocol import SharedLIFs
-from cosearch.snn.steps import empty_steps
 
 CONV_KERNELS = {2: 1, 3: 3}  # op -> kernel size
 IDENTITY, AVGPOOL = 1, 4
@@ -98,12 +97,12 @@ class Cell(Stateful, SharedLIFs):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.backward_edges:
             return self._nodes(x, None)[0][-1]
-        out = empty_steps(x.shape[0], x[0])
+        out = []
         for t in range(x.shape[0]):
             values, spikes = self._nodes(x[t : t + 1], self._feedback())
             self._last = (values, spikes)
-            out[t] = values[-1][0]
-        return out
+            out.append(values[-1][0])
+        return torch.stack(out)  # not slice writes: those cost a zero fill + copy each in backward
 
     def _edge(self, src: int, dst: int, op: int, value: torch.Tensor, spikes: torch.Tensor | None) -> torch.Tensor:
         if op == IDENTITY:

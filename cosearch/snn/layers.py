@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cosearch.snn.neuron import Stateful
-from cosearch.snn.steps import empty_steps, merge_time
+from cosearch.snn.steps import merge_time
 
 
 class _PerStep:
@@ -47,10 +47,10 @@ class BatchNorm2d(nn.BatchNorm2d):
         if not self.training and self.track_running_stats:
             y = super().forward(merge_time(x))
             return y.view(x.shape)
-        out = empty_steps(x.shape[0], x[0])
-        for t in range(x.shape[0]):
-            out[t] = super().forward(x[t])
-        return out
+        # stacked, not written into a preallocated tensor: under autograd each slice write would
+        # cost a full-size zero fill and copy in backward (2-3x slower, measured on 2 CPU cores)
+        norm = super().forward  # bound here: zero-argument super() does not work inside a comprehension
+        return torch.stack([norm(x[t]) for t in range(x.shape[0])])
 
 
 class Dropout(Stateful):
@@ -76,8 +76,8 @@ class Dropout(Stateful):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        if self.mask is None:
-            keep = torch.rand(x.shape[1:], device=x.device) >= self.p
+        if self.mask is None:  # drawn from the CPU generator, so a GPU run drops the same units
+            keep = (torch.rand(x.shape[1:]) >= self.p).to(x.device)
             self.mask = keep.to(x.dtype) / (1.0 - self.p)
         return x * self.mask
 

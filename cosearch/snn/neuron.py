@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from cosearch.snn.steps import empty_steps
-from cosearch.snn.surrogate import check_surrogate, spike
+from cosearch.snn.surrogate import check_surrogate
 
 RESETS = ("zero", "subtract")
 
@@ -119,14 +119,65 @@ class LIF(Stateful):
         return out
 
     def _forward_autograd(self, x: torch.Tensor, state_dtype: torch.dtype) -> torch.Tensor:
-        spikes = []
-        v = self.v
-        for t in range(x.shape[0]):
-            xt = x[t].to(state_dtype) * self.gain
-            h = xt if v is None else v * self.decay + xt
-            s = spike(h - self.threshold, self.surrogate, self.surrogate_width)
-            r = s.detach() if self.detach_reset else s
-            v = h * (1.0 - r) if self.reset == "zero" else h - r * self.threshold
-            spikes.append(s.to(x.dtype))
+        """BPTT path: :class:`_LIFSteps` (same values and surrogate gradients as composing the
+        per-timestep ops under autograd, with a fraction of the tensor passes)."""
+        spikes, v = _LIFSteps.apply(x, self.v, self, state_dtype)
         self.v = v
-        return torch.stack(spikes)
+        return spikes
+
+
+class _LIFSteps(torch.autograd.Function):
+    """All timesteps of one LIF layer as one autograd node.
+
+    Forward: the dynamics of the module docstring, saving the membrane ``H[t]`` only. Backward,
+    from t = T-1 down to 0, with ``sg = surrogate'(H[t] - V_th)`` and ``g_V`` the gradient
+    reaching ``V[t]`` (from the next timestep, or from the caller through the returned state)::
+
+        dV/dH = 1 - S          (zero reset; - H * sg without detach_reset)
+        dV/dH = 1              (subtract reset; - V_th * sg without detach_reset)
+        g_H   = g_S[t] * sg + g_V * dV/dH
+        g_X[t] = gain * g_H,   g_V <- decay * g_H
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, v0: torch.Tensor | None, lif: LIF, state_dtype: torch.dtype):  # type: ignore[override]
+        steps = x.shape[0]
+        out = empty_steps(steps, x[0])
+        membranes = empty_steps(steps, x[0].to(state_dtype))
+        v = v0
+        for t in range(steps):
+            h = membranes[t]
+            if v is None:
+                torch.mul(x[t], lif.gain, out=h)
+            else:
+                torch.add(v * lif.decay, x[t], alpha=lif.gain, out=h)
+            fired = h >= lif.threshold
+            out[t].copy_(fired)
+            v = h * ~fired if lif.reset == "zero" else h - fired * lif.threshold
+        ctx.lif, ctx.has_v0 = lif, v0 is not None
+        ctx.save_for_backward(membranes)
+        return out, v
+
+    @staticmethod
+    def backward(ctx, grad_spikes: torch.Tensor, grad_v: torch.Tensor | None):  # type: ignore[override]
+        (membranes,) = ctx.saved_tensors
+        lif: LIF = ctx.lif
+        derivative, default = check_surrogate(lif.surrogate)
+        width = default if lif.surrogate_width is None else float(lif.surrogate_width)
+        grad_x = torch.empty_like(grad_spikes)
+        g_v = grad_v
+        for t in range(membranes.shape[0] - 1, -1, -1):
+            h = membranes[t]
+            sg = derivative(h - lif.threshold, width)
+            g_h = grad_spikes[t].to(h.dtype) * sg
+            if g_v is not None:
+                if lif.reset == "zero":
+                    dv_dh = (h < lif.threshold).to(h.dtype)
+                    if not lif.detach_reset:
+                        dv_dh = dv_dh - h * sg
+                else:
+                    dv_dh = torch.ones_like(h) if lif.detach_reset else 1.0 - lif.threshold * sg
+                g_h = g_h + g_v * dv_dh
+            grad_x[t] = g_h * lif.gain
+            g_v = g_h * lif.decay
+        return grad_x, (g_v if ctx.has_v0 else None), None, None

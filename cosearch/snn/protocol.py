@@ -47,6 +47,13 @@ class SpikingNetwork(nn.Module, ABC):
         self.timesteps = int(timesteps)
         self.time_chunk: int | None = None
 
+    def init_for_training(self) -> None:
+        """Adjust the freshly initialised weights before training (default: keep them).
+
+        Only training calls it (:func:`cosearch.workflows.train.make_model`); the proxy scores
+        the network exactly as :func:`cosearch.snn.build` initialises it.
+        """
+
     @abstractmethod
     def weight_layers(self) -> dict[int, nn.Module]:
         """Slot -> conv/linear module, matching the family's :func:`cosearch.workload.network_layers`."""

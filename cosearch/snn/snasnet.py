@@ -29,6 +29,12 @@ from cosearch.snn.protocol import SpikingNetwork
 from cosearch.snn.steps import repeat_steps
 from cosearch.workload.snasnet import node_pairs
 
+#: SNASNet's classifier initialisation N(0, 0.01^2) (reference code) and fc1's fan-in at the
+#: narrowest width it is published at: 2C (S/4)^2 with C = 128, S = 32 (CIFAR-100; CIFAR-10
+#: uses C = 256; anchors.md section 10).
+SNASNET_FC_STD = 0.01
+PUBLISHED_FC1_FAN_IN = 2 * 128 * 8 * 8
+
 
 class SNASNet(SpikingNetwork):
     """The SNASNet cell network for a canonical ``snasnet`` genome.
@@ -62,6 +68,21 @@ class SNASNet(SpikingNetwork):
             fc2=nn.Linear(width, classes * votes),
         ))
 
+    def init_for_training(self) -> None:
+        """Redraw fc1 as N(0, sigma^2), sigma = 0.01 * max(1, 16384 / fan-in) (docs/training.md).
+
+        SNASNet's N(0, 0.01^2) leaves the classifier LIF silent in narrow networks: its input
+        sums ``fan-in = 2C (S/4)^2`` sparse pooled spikes and shrinks with the width while the
+        threshold stays 1, so fc2 sees no spike, the logits are 0 and the loss stays at ln 10
+        (measured at C = 16: classifier firing rate 0.0000, fc2 gradient exactly 0). Scaling
+        sigma with 1 / fan-in brings the classifier back to firing at initialisation. The
+        reference fan-in 16384 is SNASNet's narrowest published classifier (C = 128, 32 x 32), so
+        at the published widths (C = 128, 256 on 32 x 32 images) this is SNASNet's initialisation.
+        """
+        fc1 = self.classifier.get_submodule("fc1")
+        assert isinstance(fc1, nn.Linear)
+        nn.init.normal_(fc1.weight, 0.0, SNASNET_FC_STD * max(1.0, PUBLISHED_FC1_FAN_IN / fc1.in_features))
+
     def weight_layers(self) -> dict[int, nn.Module]:
         """Slot -> conv/linear module, matching :func:`cosearch.workload.network_layers`."""
         pairs = node_pairs(int(self.genome["nodes"]))
@@ -92,7 +113,7 @@ class SNASNet(SpikingNetwork):
         reset_states(self)
         static = self.stem(images.contiguous(memory_format=torch.channels_last))
         chunk = self.time_chunk or self.timesteps
-        total = torch.zeros((), dtype=images.dtype)
+        total = torch.zeros((), dtype=images.dtype, device=images.device)
         for start in range(0, self.timesteps, chunk):
             x = repeat_steps(static, min(chunk, self.timesteps - start))
             x = self.head(self.cell2(self.down(self.cell1(x))))

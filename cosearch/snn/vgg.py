@@ -68,7 +68,7 @@ class VGG16SNN(SpikingNetwork):
         first, rest = self.blocks[0], self.blocks[1:]
         static = first.bn(first.conv(images.contiguous(memory_format=torch.channels_last)))
         chunk = self.time_chunk or self.timesteps
-        total = torch.zeros((), dtype=images.dtype)
+        total = torch.zeros((), dtype=images.dtype, device=images.device)
         for start in range(0, self.timesteps, chunk):
             s = first.lif(repeat_steps(static, min(chunk, self.timesteps - start)))
             for block in rest:

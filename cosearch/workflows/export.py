@@ -1,4 +1,5 @@
-"""Architecture export: a trial's Candidate and metrics as a YAML/JSON genome file, and back.
+"""Architecture export: a trial's Candidate and metrics as a YAML/JSON genome file (or a NeuroSim /
+XPert network CSV), and back.
 
 A genome file is plain data, readable without cosearch::
 
@@ -19,8 +20,6 @@ torch module; :func:`read_genome` gives back the Candidate. Torch is imported on
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,21 +29,10 @@ import yaml
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import CosearchError
-from cosearch.core.files import read_yaml
+from cosearch.core.files import read_yaml, to_jsonable, write_atomic, write_json
+from cosearch.workflows.cost import CSV_FORMATS, network_csv
 
 FORMAT = "cosearch-genome/1"
-
-
-def _plain_metric(value: Any) -> Any:
-    """JSON/YAML-safe scalar (numpy -> Python; inf/nan kept as floats)."""
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        with contextlib.suppress(AttributeError, ValueError):  # arrays of size != 1 stay as they are
-            value = value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain_metric(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_metric(v) for v in value]
-    return value
 
 
 def genome_document(candidate: Candidate, metrics: Mapping[str, Any] | None = None,
@@ -54,7 +42,7 @@ def genome_document(candidate: Candidate, metrics: Mapping[str, Any] | None = No
         "format": FORMAT,
         "source": dict(source or {}),
         "candidate": candidate.to_dict(),
-        "metrics": {str(k): _plain_metric(v) for k, v in (metrics or {}).items()},
+        "metrics": {str(k): to_jsonable(v) for k, v in (metrics or {}).items()},
     }
 
 
@@ -63,11 +51,8 @@ def write_genome(document: Mapping[str, Any], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".json":
-        text = json.dumps(document, indent=2, sort_keys=False, default=str)
-    else:
-        text = yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=None, width=120)
-    path.write_text(text)
-    return path
+        return write_json(path, document)
+    return write_atomic(path, yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=None, width=120))
 
 
 def load_genome_document(path: str | Path) -> dict[str, Any]:
@@ -110,7 +95,7 @@ def _trial_metrics(row: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in row.items():
         if key in skip or key.startswith("params_"):
             continue
-        value = _plain_metric(value)
+        value = to_jsonable(value)
         if isinstance(value, float) and math.isnan(value):
             continue
         out[key] = value
@@ -133,7 +118,7 @@ def trial_document(run_dir: str | Path, trial: int, table: Any = None, records: 
     row = table[table["trial"] == trial].iloc[0].to_dict()
     details = records[trial].get("details") or {}
     metrics = _trial_metrics(row)
-    metrics.update({k: _plain_metric(v) for k, v in details.items() if k.startswith("proxy_") and k not in metrics})
+    metrics.update({k: to_jsonable(v) for k, v in details.items() if k.startswith("proxy_") and k not in metrics})
     name = RunDirectory(run_dir).read_config().get("name", "")
     source = {"run_dir": str(run_dir), "trial": int(trial), "experiment": name, "phase": row.get("phase", "")}
     return genome_document(Candidate.from_dict(candidate), metrics, source)
@@ -144,7 +129,9 @@ def export_trials(run_dir: str | Path, trials: list[int] | None = None, pareto: 
     """Write genome files for the given trials (or the Pareto set); returns their paths.
 
     One trial and an ``output`` with a file suffix -> that file; otherwise ``output`` is a
-    folder (default ``RUN_DIR/export``) that receives ``trial_<N>.<fmt>`` files.
+    folder (default ``RUN_DIR/export``) that receives ``trial_<N>.<fmt>`` files. ``fmt``
+    ``neurosim`` / ``xpert`` writes the network CSV of :func:`cosearch.workflows.cost.network_csv`
+    (``trial_<N>.csv``; the XPert columns a trial leaves out come from the run's hardware defaults).
     """
     from cosearch.results import load_records, load_table
 
@@ -160,6 +147,17 @@ def export_trials(run_dir: str | Path, trials: list[int] | None = None, pareto: 
         raise CosearchError("say which trials to export: --trial N (repeatable) or --pareto")
     documents = [trial_document(run_dir, t, table, records) for t in trials]
     out = Path(output) if output else Path(run_dir) / "export"
+    if fmt in CSV_FORMATS:
+        from cosearch.hw.model import load_hardware_section
+        from cosearch.run_dir import RunDirectory
+
+        defaults = load_hardware_section(None, RunDirectory(run_dir).read_config().get("hardware")).defaults
+        texts = [network_csv(Candidate.from_dict(doc["candidate"]), fmt, defaults) for doc in documents]
+        paths = [out] if len(texts) == 1 and out.suffix.lower() == ".csv" else [out / f"trial_{t}.csv" for t in trials]
+        for path, text in zip(paths, texts):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return paths
     if len(documents) == 1 and out.suffix.lower() in (".yaml", ".yml", ".json"):
         return [write_genome(documents[0], out)]
     return [write_genome(doc, out / f"trial_{t}.{fmt}") for t, doc in zip(trials, documents)]

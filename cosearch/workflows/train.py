@@ -6,22 +6,33 @@ cross-entropy on the network's class scores (voting output averaged over the T t
 Gradients flow through the LIF surrogate and, for cells with backward edges, through the
 feedback path across timesteps (the whole sequence is unrolled; no truncation).
 
+One departure, below SNASNet's published widths only: ``classifier_init="width"`` (the default)
+redraws the classifier's first layer with a standard deviation that grows as 1/C below C = 128
+(:meth:`cosearch.snn.SpikingNetwork.init_for_training`); without it a narrow SNASNet's
+classifier never spikes and its loss stays at ln 10 (measurements: docs/training.md). At
+C >= 128 both settings are SNASNet's initialisation.
+
 Augmentation: standard CIFAR (random crop 32 from the image zero-padded by 4 on the
 normalised tensor, i.e. padded with the mean colour, + horizontal flip with p = 0.5), in torch.
 
+Wall-clock budget: with ``time_budget_s`` training stops once that many seconds of training
+(evaluation callbacks excluded) have passed, and the cosine schedule runs over whichever of the
+budget and the epochs ends first, so the learning rate still decays to its final value.
+
 Determinism and resume: epoch ``e`` draws its data order, augmentation and dropout masks from
-generators seeded by ``(seed, e)``, so a run resumed from the checkpoint after epoch ``e``
-continues exactly as an uninterrupted one would (same weights on the same machine).
+generators seeded by ``(seed, e)`` (CPU generators, also when training on a GPU), so a run
+resumed from the checkpoint after epoch ``e`` continues exactly as an uninterrupted one would
+(same weights on the same machine; a run cut by its time budget is not bit-reproducible).
 
 Output folder: ``checkpoint.pt`` (after every epoch; written atomically) and ``metrics.json``
-(history per epoch, final test accuracy, and test accuracy under device noise when asked).
+(history per epoch, final test accuracy).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -35,11 +46,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from cosearch.core.candidate import Candidate
-from cosearch.core.errors import CosearchError
+from cosearch.core.errors import ConfigError, CosearchError
+from cosearch.core.files import write_atomic, write_json
 from cosearch.data import ImageSet
+from cosearch.snn.device import check_device, resolve_device
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
+#: ``classifier_init`` values: SNASNet's initialisation scaled for narrow widths, or as published.
+CLASSIFIER_INITS = ("width", "published")
 
 
 @dataclass(frozen=True)
@@ -55,9 +70,11 @@ class TrainSettings:
         train_size: use this many training images (a seeded subset; None = all).
         test_size: evaluate on this many test images (first of a seeded order; None = all).
         augment: random crop (padding 4) + horizontal flip.
-        device: ``cpu`` or ``cuda``.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (:func:`cosearch.snn.device.resolve_device`).
         seed: data order, augmentation, dropout and weight initialisation.
         eval_batch_size: images per batch at test time.
+        classifier_init: ``width`` (SNASNet's init, classifier widened below C = 128) or ``published``.
+        time_budget_s: stop after this many seconds of training [s] (None = run all epochs).
     """
 
     epochs: int = 10
@@ -70,22 +87,97 @@ class TrainSettings:
     train_size: int | None = None
     test_size: int | None = None
     augment: bool = True
-    device: str = "cpu"
+    device: str = "auto"
     seed: int = 0
     eval_batch_size: int = 256
+    classifier_init: str = "width"
+    time_budget_s: float | None = None
 
-    def check(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise CosearchError(f"epochs and batch size must be >= 1 (got {self.epochs}, {self.batch_size})")
-        if not 0 < self.channel_scale <= 4:
-            raise CosearchError(f"channel scale must be in (0, 4] (got {self.channel_scale})")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise CosearchError("--device cuda asked but torch sees no CUDA GPU here; use --device cpu")
+    def check(self, where: str = "", network: Mapping[str, Any] | None = None) -> None:
+        """ConfigError naming the first bad setting.
+
+        Args:
+            where: how settings are named in messages: ``"--"`` for CLI options (``--channel-scale``),
+                else a key prefix (``"options."`` -> ``options.channel_scale``).
+            network: the genome to be trained; checks that ``channel_scale`` leaves every layer
+                at least one channel.
+        """
+        def key(name: str) -> str:
+            return "--" + name.replace("_", "-") if where == "--" else f"{where}{name}"
+
+        def fail(name: str, expected: str) -> ConfigError:
+            return ConfigError("", key(name), f"must be {expected} (got {getattr(self, name)!r})")
+
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+                raise fail(name, "an integer >= 1")
+        for name in ("train_size", "test_size"):
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value < 1):
+                raise fail(name, "an integer >= 1 or all")
+        if not _is_number(self.lr) or not self.lr > 0:
+            raise fail("lr", "a number > 0")
+        if not _is_number(self.channel_scale) or not 0 < self.channel_scale <= 4:
+            raise fail("channel_scale", "a number in (0, 4]")
+        if self.classifier_init not in CLASSIFIER_INITS:
+            raise fail("classifier_init", f"one of {', '.join(CLASSIFIER_INITS)}")
+        if self.time_budget_s is not None and (not _is_number(self.time_budget_s) or not self.time_budget_s > 0):
+            raise fail("time_budget_s", "a number of seconds > 0, or none")
+        check_device(self.device, key("device"))
+        resolve_device(self.device, key("device"))
+        if network is not None:
+            check_width(network, self.channel_scale, key("channel_scale"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_width(network: Mapping[str, Any], scale: float, where: str) -> None:
+    """ConfigError (naming ``where``) when ``scale`` rounds a layer of ``network`` to 0 channels,
+    as :func:`cosearch.workload.scale_channels` rounds them (which would keep 1 channel silently)."""
+    from cosearch.workload import canonical_genome
+
+    channels = canonical_genome(network).get("channels")
+    if channels is None:
+        return
+    smallest = min(channels) if isinstance(channels, (list, tuple)) else channels
+    if round(smallest * scale) < 1:
+        raise ConfigError("", where, f"{scale:g} leaves a layer of {smallest} channels with {smallest * scale:.3g} "
+                                     f"(rounds to 0); use at least {0.5 / smallest:.3g}")
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """What an ``on_step`` callback of :func:`train_candidate` sees after every SGD step.
+
+    Attributes:
+        step: SGD steps done so far (from 1, counted over the whole run).
+        epoch: the epoch this step belongs to (from 1).
+        elapsed_s: training wall time so far [s] (callback time excluded).
+        loss: this step's training loss (cross-entropy, nats).
+        lr: the learning rate this step used.
+        net: the network (in training mode; a callback that evaluates must restore that).
+    """
+
+    step: int
+    epoch: int
+    elapsed_s: float
+    loss: float
+    lr: float
+    net: nn.Module
 
 
 @dataclass
 class TrainResult:
-    """What :func:`train_candidate` returns and writes to ``metrics.json``."""
+    """What :func:`train_candidate` returns and writes to ``metrics.json``.
+
+    ``epochs``: epochs trained (fewer than asked when the time budget ran out); ``steps``: SGD steps.
+    """
 
     test_acc: float
     epochs: int
@@ -95,7 +187,8 @@ class TrainResult:
     genome: dict[str, Any] = field(default_factory=dict)
     timesteps: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
-    noise: dict[str, Any] | None = None
+    steps: int = 0
+    device: str = "cpu"
 
 
 # ------------------------------------------------------------------ data --
@@ -138,8 +231,12 @@ def _generator(seed: int, epoch: int) -> torch.Generator:
     return torch.Generator().manual_seed((int(seed) * 1_000_003 + int(epoch) * 7919 + 17) & 0x7FFFFFFFFFFFFFFF)
 
 
-def make_model(candidate: Candidate, channel_scale: float = 1.0) -> tuple[nn.Module, dict[str, Any]]:
-    """The candidate's SNN at ``channel_scale`` (weights seeded by the candidate's seed) and its genome."""
+def make_model(candidate: Candidate, channel_scale: float = 1.0,
+               classifier_init: str = "width") -> tuple[nn.Module, dict[str, Any]]:
+    """The candidate's SNN at ``channel_scale`` (weights seeded by the candidate's seed) and its genome.
+
+    ``classifier_init="width"`` applies the network's :meth:`~cosearch.snn.SpikingNetwork.init_for_training`.
+    """
     from cosearch.snn import build
     from cosearch.workload import scale_channels
 
@@ -147,12 +244,19 @@ def make_model(candidate: Candidate, channel_scale: float = 1.0) -> tuple[nn.Mod
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(candidate.seed)
         net = build(genome, candidate.timesteps)
+        if classifier_init == "width":
+            net.init_for_training()
     return net, genome
 
 
 @torch.no_grad()
-def evaluate(net: nn.Module, images: ImageSet, batch_size: int = 256, device: str = "cpu") -> float:
-    """Top-1 accuracy in eval mode (batch-norm running statistics, no dropout)."""
+def evaluate(net: nn.Module, images: ImageSet, batch_size: int = 256, device: str | torch.device = "cpu") -> float:
+    """Top-1 accuracy in eval mode (batch-norm running statistics, no dropout).
+
+    ``device``: a torch device or a ``device`` setting (:func:`cosearch.snn.device.resolve_device`);
+    the network must already be there.
+    """
+    where = resolve_device(device, "device") if isinstance(device, str) else device
     was_training = net.training
     net.eval()
     correct = 0
@@ -160,32 +264,24 @@ def evaluate(net: nn.Module, images: ImageSet, batch_size: int = 256, device: st
         with torch.inference_mode():
             for start in range(0, len(images), batch_size):
                 index = np.arange(start, min(start + batch_size, len(images)))
-                x = to_tensor(images, index).to(device)
-                y = torch.from_numpy(images.labels[index]).to(device)
+                x = to_tensor(images, index).to(where)
+                y = torch.from_numpy(images.labels[index]).to(where)
                 correct += int((net(x).argmax(1) == y).sum())
     finally:
         net.train(was_training)
     return correct / max(1, len(images))
 
 
-def _schedule(total_steps: int, final_ratio: float) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        progress = min(1.0, step / max(1, total_steps))
-        return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
+def cosine_factor(progress: float, final_ratio: float) -> float:
+    """Learning-rate factor at ``progress`` in [0, 1]: cosine from 1 to ``final_ratio``."""
+    progress = min(1.0, max(0.0, progress))
+    return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def train_candidate(
@@ -197,33 +293,36 @@ def train_candidate(
     *,
     resume: bool = False,
     progress: bool = True,
-    noise: Callable[[nn.Module, Candidate], nn.Module] | None = None,
     label: str = "",
+    on_step: Callable[[TrainStep], None] | None = None,
 ) -> TrainResult:
     """Train ``candidate`` and write ``checkpoint.pt`` / ``metrics.json`` into ``out_dir``.
 
     Args:
         resume: continue from ``out_dir/checkpoint.pt`` when it exists (its settings win for
             the data subset; ``epochs`` may be raised to train longer).
-        noise: optional ``f(net, candidate) -> perturbed copy``; when given, the test accuracy
-            of the perturbed network is reported too (``metrics["noise"]``).
+        on_step: called after every SGD step (e.g. to record a learning curve); its time is
+            not counted as training time.
+
+    Raises:
+        ConfigError: a bad setting (:meth:`TrainSettings.check`), e.g. ``cuda`` with no GPU.
     """
     from tqdm import tqdm
 
-    settings.check()
+    settings.check(network=candidate.network)
+    device = resolve_device(settings.device, "device")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(settings.device)
-    net, genome = make_model(candidate, settings.channel_scale)
+    net, genome = make_model(candidate, settings.channel_scale, settings.classifier_init)
     net.to(device)
     train_set = subset(train_images, settings.train_size, settings.seed)
     test_set = subset(test_images, settings.test_size, settings.seed + 1)
     steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
+    total_steps = settings.epochs * steps_per_epoch
+    budget = settings.time_budget_s
     optimizer = torch.optim.SGD(net.parameters(), lr=settings.lr, momentum=settings.momentum,
                                 weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _schedule(settings.epochs * steps_per_epoch, settings.final_lr_ratio))
-    start_epoch, history, elapsed = 0, [], 0.0
+    start_epoch, history, elapsed, step, stopped = 0, [], 0.0, 0, False
     checkpoint_path = out / CHECKPOINT
     if resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
@@ -232,13 +331,14 @@ def train_candidate(
                                 f"use a fresh output folder or drop --resume")
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         start_epoch, history, elapsed = int(state["epoch"]), list(state["history"]), float(state["elapsed_s"])
+        step = int(state.get("step", start_epoch * steps_per_epoch))
     net.train()
     parameters = sum(p.numel() for p in net.parameters())
     labels = torch.from_numpy(train_set.labels)
     for epoch in range(start_epoch, settings.epochs):
-        began = time.perf_counter()
+        if budget is not None and elapsed >= budget:
+            break
         generator = _generator(settings.seed, epoch)
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))  # dropout masks
         order = torch.randperm(len(train_set), generator=generator)
@@ -246,8 +346,13 @@ def train_candidate(
         bar = tqdm(range(steps_per_epoch), desc=f"{label}epoch {epoch + 1}/{settings.epochs}", unit="batch",
                    file=sys.stderr, disable=not progress, dynamic_ncols=True, leave=False,
                    bar_format="{desc}: {n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining}{postfix}")
-        for step in bar:
-            index = order[step * settings.batch_size:(step + 1) * settings.batch_size]
+        for batch in bar:
+            began = time.perf_counter()
+            fraction = step / total_steps if budget is None else max(step / total_steps, elapsed / budget)
+            lr = settings.lr * cosine_factor(fraction, settings.final_lr_ratio)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            index = order[batch * settings.batch_size:(batch + 1) * settings.batch_size]
             x = to_tensor(train_set, index.numpy())
             if settings.augment:
                 x = augment(x, generator)
@@ -257,29 +362,37 @@ def train_candidate(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            scheduler.step()
-            total_loss += loss.item() * len(index)
+            step_loss = loss.item()
+            total_loss += step_loss * len(index)
             correct += int((scores.detach().argmax(1) == y).sum())
             seen += len(index)
+            step += 1
+            elapsed += time.perf_counter() - began
             bar.set_postfix_str(f"loss={total_loss / seen:.3f} acc={correct / seen:.3f}", refresh=False)
+            if on_step is not None:
+                on_step(TrainStep(step=step, epoch=epoch + 1, elapsed_s=elapsed, loss=step_loss, lr=lr, net=net))
+                net.train()
+            if budget is not None and elapsed >= budget:
+                stopped = True
+                break
         bar.close()
-        elapsed += time.perf_counter() - began
         history.append({"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": correct / seen,
-                        "lr": optimizer.param_groups[0]["lr"], "elapsed_s": elapsed})
+                        "lr": optimizer.param_groups[0]["lr"], "elapsed_s": elapsed, "steps": step})
         if progress:
             print(f"{label}epoch {epoch + 1}/{settings.epochs}: loss {total_loss / seen:.4f}, "
-                  f"train acc {correct / seen:.4f}, elapsed {elapsed:.0f} s", file=sys.stderr)
-        _atomic_save({"epoch": epoch + 1, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-                      "scheduler": scheduler.state_dict(), "history": history, "elapsed_s": elapsed,
-                      "candidate": candidate.to_dict(), "channel_scale": settings.channel_scale,
-                      "genome": genome, "settings": asdict(settings)}, checkpoint_path)
-    test_acc = evaluate(net, test_set, settings.eval_batch_size, settings.device)
-    result = TrainResult(test_acc=test_acc, epochs=settings.epochs, history=history, train_time_s=elapsed,
+                  f"train acc {correct / seen:.4f}, elapsed {elapsed:.0f} s"
+                  + (" (time budget reached)" if stopped else ""), file=sys.stderr)
+        _atomic_save({"epoch": epoch + 1, "step": step, "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                      "history": history, "elapsed_s": elapsed, "candidate": candidate.to_dict(),
+                      "channel_scale": settings.channel_scale, "genome": genome, "settings": asdict(settings)},
+                     checkpoint_path)
+        if stopped:
+            break
+    test_acc = evaluate(net, test_set, settings.eval_batch_size, device)
+    result = TrainResult(test_acc=test_acc, epochs=len(history), history=history, train_time_s=elapsed,
                          parameters=parameters, genome=genome, timesteps=candidate.timesteps,
-                         settings={**asdict(settings), "train_images": len(train_set), "test_images": len(test_set)})
-    if noise is not None:
-        noisy = noise(net, candidate)
-        result.noise = {"test_acc": evaluate(noisy, test_set, settings.eval_batch_size, settings.device)}
+                         settings={**asdict(settings), "train_images": len(train_set), "test_images": len(test_set)},
+                         steps=step, device=str(device))
     write_json(out / METRICS, {"candidate": candidate.to_dict(), **asdict(result)})
     return result
 

@@ -12,6 +12,11 @@ average ranks), :func:`bootstrap_ci` (resampling (score, accuracy) pairs with re
 Outputs in the output folder: ``candidates.csv`` (one row per candidate), ``summary.json``
 (statistics, settings, run time), ``scatter.html`` (self-contained Plotly figure) and
 ``train/cand_<i>/`` (checkpoints and metrics; a rerun skips finished candidates).
+
+``run_benchmark_validation`` takes trained accuracies from a published table instead of
+training (SpikeNAS-Bench, :mod:`cosearch.workflows.spikenas`): it scores one cell per topology
+(:func:`score_topologies`) and writes ``topologies.csv``, ``summary.json`` (also the trivial
+baseline, number of conv edges, and seconds per candidate) and ``scatter.html``.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cosearch.core.files import write_json
 
 # -------------------------------------------------------------- statistics --
 
@@ -222,12 +229,7 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     from cosearch.config import load_experiment
     from cosearch.data import load_dataset
     from cosearch.proxy import proxy_score
-    from cosearch.workflows.train import (
-        TrainSettings,
-        read_metrics,
-        train_candidate,
-        write_json,
-    )
+    from cosearch.workflows.train import TrainSettings, read_metrics, train_candidate
 
     began = time.perf_counter()
     experiment = load_experiment(experiment_path, data={"root": str(Path(data_root).resolve())} if data_root else None)
@@ -288,27 +290,145 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     return summary
 
 
-def scatter_figure(table: Any, summary: dict[str, Any]) -> Any:
-    """Proxy score vs test accuracy, one marker per candidate (non-finite scores left out, counted in the title)."""
+# ------------------------------------------------- trained-accuracy tables --
+
+#: Tables ``run_benchmark_validation`` reads (``--benchmark NAME``).
+BENCHMARKS = ("spikenas",)
+
+
+def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progress: bool = True) -> list[dict[str, float]]:
+    """Proxy score, firing rate, wall seconds and CPU seconds (this process, all threads) of each candidate,
+    with a progress bar on stderr. CPU seconds are robust to other processes sharing the cores."""
+    import sys
+
+    from tqdm import tqdm
+
+    from cosearch.proxy import proxy_score
+
+    rows = []
+    bar = tqdm(candidates, desc="proxy", unit="cand", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    for candidate in bar:
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = proxy_score(candidate, images, proxy)
+        rows.append({"proxy_score": result.score, "proxy_firing_rate": result.firing_rate,
+                     "proxy_time_s": time.perf_counter() - t0, "proxy_cpu_s": time.process_time() - c0})
+        bar.set_postfix_str(f"score={result.score:.4g}", refresh=False)
+    return rows
+
+
+def _summary_stats(stats: Correlation) -> dict[str, Any]:
+    return {"kendall_tau": stats.kendall_tau, "kendall_ci": list(stats.kendall_ci),
+            "spearman_rho": stats.spearman_rho, "spearman_ci": list(stats.spearman_ci)}
+
+
+def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: str | Path,
+                             out_dir: str | Path | None = None, sample: int | None = None, resamples: int = 2000,
+                             seed: int | None = None, progress: bool = True,
+                             data_root: str | None = None) -> dict[str, Any]:
+    """Score every usable topology of a trained-accuracy table with the experiment's proxy settings and
+    correlate with the table's mean test accuracy per topology (and the conv-edge count baseline).
+
+    The table holds accuracies of clean (software) networks, so the clean ``proxy_score`` is compared
+    and the noisy pass of ``noise: true`` settings is switched off (it would only cost time).
+    ``sample``: a seeded random subset of that many topologies (None = all). Writes
+    ``topologies.csv``, ``summary.json`` and ``scatter.html`` to ``out_dir`` (default
+    ``runs/validate/<experiment name>_<benchmark>``); returns the summary.
+    """
+    import os
+
+    import pandas as pd
+    import torch
+
+    from cosearch.config import load_experiment
+    from cosearch.core.errors import ConfigError
+    from cosearch.data import load_dataset
+    from cosearch.workflows import spikenas
+
+    if benchmark not in BENCHMARKS:
+        raise ConfigError(str(path), "--benchmark", f"must be one of {', '.join(BENCHMARKS)} (got {benchmark!r})")
+    began = time.perf_counter()
+    table = spikenas.read_benchmark(path)
+    experiment = load_experiment(experiment_path, data={"root": str(Path(data_root).resolve())} if data_root else None)
+    seed = experiment.config.seed if seed is None else seed
+    cells = spikenas.usable_cells(table)
+    topologies = spikenas.topology_table(cells)
+    if sample is not None and sample < len(topologies):
+        if sample < 2:
+            raise ConfigError(str(path), "--sample", f"must be at least 2 topologies (got {sample})")
+        chosen = np.sort(np.random.default_rng(seed).choice(len(topologies), size=sample, replace=False))
+        topologies = topologies.iloc[chosen].reset_index(drop=True)
+    out = Path(out_dir) if out_dir else Path("runs") / "validate" / f"{experiment.name}_{benchmark}"
+    out.mkdir(parents=True, exist_ok=True)
+    proxy = replace(_proxy_settings(experiment), noise=False)
+    images = load_dataset(_data_section(experiment), split="train")
+    candidates = [spikenas.topology_candidate(t, seed) for t in topologies["topology"]]
+    scored = pd.DataFrame(score_topologies(candidates, images, proxy, progress))
+    topologies = topologies.assign(edge_op=[" ".join(map(str, ops)) for ops in topologies["edge_op"]],
+                                   seed=[c.seed for c in candidates], **{k: scored[k] for k in scored.columns})
+    topologies.to_csv(out / "topologies.csv", index=False)
+    accuracies = topologies["test_acc"].to_numpy(float)
+    times = topologies["proxy_time_s"].to_numpy(float)
+    summary = {
+        "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
+        "benchmark": benchmark, "table": table.source, "layout": table.layout,
+        "cells_read": len(table.cells), "cells_used": len(cells), "topologies_usable": int(cells["topology"].nunique()),
+        "n": len(topologies), "ci_level": 0.95,
+        **_summary_stats(correlate(topologies["proxy_score"].to_numpy(float), accuracies, resamples, seed=seed)),
+        "baseline": {"name": "conv_edges", **_summary_stats(
+            correlate(topologies["conv_edges"].to_numpy(float), accuracies, resamples, seed=seed))},
+        "test_acc_mean": float(np.mean(accuracies)), "test_acc_min": float(np.min(accuracies)),
+        "test_acc_max": float(np.max(accuracies)),
+        "seconds_per_candidate": float(np.mean(times)), "seconds_per_candidate_median": float(np.median(times)),
+        "cpu_seconds_per_candidate": float(topologies["proxy_cpu_s"].mean()),
+        "proxy": asdict(proxy), "threads": torch.get_num_threads(), "load_average": list(os.getloadavg()),
+        "wall_time_s": time.perf_counter() - began,
+    }
+    write_json(out / "summary.json", summary)
+    title = (f"{experiment.name} on {benchmark} ({len(topologies)} topologies): Kendall tau "
+             f"{summary['kendall_tau']:.3f} [{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}]; "
+             f"conv-edge baseline {summary['baseline']['kendall_tau']:.3f}")
+    scatter(topologies["proxy_score"], topologies["test_acc"], topologies["topology"].map("topology {}".format),
+            title, "mean test accuracy of the topology's cells [%] (100 epochs)",
+            color=topologies["conv_edges"], color_title="conv edges").write_html(
+        out / "scatter.html", include_plotlyjs=True, full_html=True)
+    summary["out_dir"] = str(out)
+    return summary
+
+
+def scatter(scores: Any, accuracies: Any, labels: Any, title: str, y_title: str, color: Any = None,
+            color_title: str = "") -> Any:
+    """Self-contained Plotly scatter of proxy score vs accuracy in the dashboard's style (non-finite
+    scores left out, counted in the title); ``color`` (optional) shades the markers."""
     import plotly.graph_objects as go
 
     from cosearch.dashboard.figures import FRONT_COLOR
 
-    finite = table[np.isfinite(table["proxy_score"].to_numpy(float))]
-    dropped = len(table) - len(finite)
+    x = np.asarray(scores, dtype=float)
+    finite = np.isfinite(x)
+    marker: dict[str, Any] = dict(color=FRONT_COLOR, size=10, opacity=0.85)
+    if color is not None:
+        marker.update(color=np.asarray(color)[finite], colorscale="Blues", cmin=-1,
+                      colorbar=dict(title=color_title), line=dict(color=FRONT_COLOR, width=1))
     fig = go.Figure(go.Scatter(
-        x=finite["proxy_score"], y=finite["test_acc"], mode="markers",
-        marker=dict(color=FRONT_COLOR, size=10, opacity=0.85),
-        customdata=np.stack([finite["candidate"], finite["timesteps"]], axis=1) if len(finite) else None,
-        hovertemplate="candidate %{customdata[0]} (T=%{customdata[1]})<br>score %{x:.4g}<br>"
-                      "test acc %{y:.3f}<extra></extra>",
+        x=x[finite], y=np.asarray(accuracies, dtype=float)[finite], mode="markers", marker=marker,
+        text=np.asarray(labels, dtype=object)[finite],
+        hovertemplate="%{text}<br>score %{x:.4g}<br>accuracy %{y:.3f}<extra></extra>",
     ))
+    dropped = int((~finite).sum())
+    fig.update_layout(template="plotly_white",
+                      title=dict(text=title + (f" ({dropped} with score -inf not drawn)" if dropped else ""),
+                                 font=dict(size=14)),
+                      xaxis_title="proxy score (log|det K|, higher is better)", yaxis_title=y_title,
+                      width=820, height=520)
+    return fig
+
+
+def scatter_figure(table: Any, summary: dict[str, Any]) -> Any:
+    """Proxy score vs test accuracy of a training validation, one marker per candidate."""
+    labels = [f"candidate {c} (T={t})" for c, t in zip(table["candidate"], table["timesteps"])]
     title = (f"{summary['experiment']}: Kendall tau {summary['kendall_tau']:.3f} "
              f"[{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}], Spearman rho "
              f"{summary['spearman_rho']:.3f} [{summary['spearman_ci'][0]:.2f}, {summary['spearman_ci'][1]:.2f}], "
-             f"n={summary['n']}" + (f" ({dropped} with score -inf not drawn)" if dropped else ""))
-    fig.update_layout(template="plotly_white", title=dict(text=title, font=dict(size=14)),
-                      xaxis_title="proxy score (log|det K|, higher is better)",
-                      yaxis_title=f"test accuracy after {summary['settings']['epochs']} epochs",
-                      width=820, height=520)
-    return fig
+             f"n={summary['n']}")
+    return scatter(table["proxy_score"], table["test_acc"], labels, title,
+                   f"test accuracy after {summary['settings']['epochs']} epochs")

@@ -1,0 +1,144 @@
+"""``train`` evaluator: short surrogate-gradient training, then clean and hardware test accuracy.
+
+The multi-fidelity step of a search: a phase that lists it (``phases[i].evaluators``) trains
+each of its candidates -- typically the previous phase's Pareto set, ``inherit: {enqueue:
+pareto, sample: false}`` -- at a reduced width for a few epochs on a subset, and measures
+``accuracy`` (float network), ``accuracy_quantised`` (weights, inputs and ADC quantised on ideal
+cells) and ``accuracy_hw`` (+ ``accuracy_hw_std``: the candidate's devices with their noise,
+:mod:`cosearch.accuracy.hardware`), on the experiment's test split.
+
+Experiment YAML::
+
+    evaluators:
+      - proxy
+      - cost
+      - type: train
+        options:
+          epochs: 2                # budget per candidate (>= 1)
+          channel_scale: 0.125     # width trained (every channel count must keep >= 1 channel)
+          train_size: 1024         # training images (seeded subset; null = all)
+          test_size: 512           # test images (null = all)
+          device: auto             # training (cuda when torch sees a GPU); the hardware evaluation runs on the CPU
+          # any other TrainSettings field (batch_size, lr, augment, classifier_init, time_budget_s ...)
+          hardware_eval: {draws: 3, t_inference_s: 0, batch_size: 256}
+
+Checkpoints: ``<run dir>/train/<key>/`` (``checkpoint.pt`` after every epoch, ``metrics.json``,
+``hardware.json``), ``key`` a hash of the design (network, T, hardware mapping) and the options.
+The training seed is derived from the same hash, not from the trial, so a design trains the
+same way in every trial: a trial re-run after ``kill -9`` continues from its checkpoint, and a
+finished design is read back instead of trained again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cosearch.accuracy.hardware import HardwareAccuracy, checkpoint_accuracy, settings_from_mapping
+from cosearch.core.candidate import Candidate
+from cosearch.core.errors import ConfigError, CosearchError
+from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
+from cosearch.core.files import write_json
+from cosearch.data import ImageSet, load_dataset, resolve_cifar10
+from cosearch.evaluators.proxy import available_cores
+from cosearch.hw import load_hardware_section
+from cosearch.workflows.train import TrainSettings, train_candidate
+
+#: Options of :class:`TrainEvaluator` that differ from :class:`~cosearch.workflows.train.TrainSettings`'s
+#: defaults (any other field of it but ``seed`` may be set too; ``hardware_eval``:
+#: :class:`~cosearch.accuracy.HardwareEvalSettings`).
+DEFAULTS: dict[str, Any] = {"epochs": 2, "channel_scale": 0.125, "train_size": 1024, "test_size": 512,
+                            "hardware_eval": {}}
+#: Metrics (scalars, plus the per-draw list as a detail).
+METRICS = frozenset({"accuracy", "accuracy_quantised", "accuracy_hw", "accuracy_hw_std", "accuracy_hw_draws",
+                     "train_time_s", "train_loss"})
+HARDWARE_FILE = "hardware.json"
+
+
+class TrainEvaluator(Evaluator):
+    """Trains each candidate briefly and returns its clean and hardware test accuracy (see module docstring)."""
+
+    @classmethod
+    def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
+        return set(METRICS)
+
+    def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
+        super().__init__(options, context)
+        allowed = [f.name for f in fields(TrainSettings) if f.name != "seed"] + ["hardware_eval"]
+        unknown = [key for key in self.options if key not in allowed]
+        if unknown:
+            raise ConfigError("", f"options.{unknown[0]}", f"unknown train option (allowed: {', '.join(allowed)})")
+        options = {**DEFAULTS, **self.options}
+        hardware_eval = options.pop("hardware_eval")
+        if not isinstance(hardware_eval, Mapping):
+            raise ConfigError("", "options.hardware_eval", "must be a mapping of draws, t_inference_s, batch_size")
+        self.eval_settings = settings_from_mapping(hardware_eval, "options.hardware_eval")
+        self.settings = TrainSettings(**options)
+        self.settings.check("options.")
+        data = dict(self.context.data)
+        if data.get("root") is not None:
+            data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
+        data["root"] = str(resolve_cifar10(data.get("root"), bool(data.get("download"))))
+        self._data = data
+        self._splits: dict[str, ImageSet] = {}
+        self.hardware = load_hardware_section(self.context.project_dir, self.context.hardware)
+        torch.set_num_threads(available_cores())
+
+    def images(self, split: str) -> ImageSet:
+        if split not in self._splits:
+            self._splits[split] = load_dataset(self._data, split=split)
+        return self._splits[split]
+
+    def check_space(self, network: Mapping[str, Sequence[Any]]) -> None:
+        """Every channel count the space can take keeps >= 1 channel at ``channel_scale``."""
+        numbers = [c for c in network.get("channels", ()) if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        scale = self.settings.channel_scale
+        if numbers and round(min(numbers) * scale) < 1:
+            smallest = min(numbers)
+            raise ConfigError("", "options.channel_scale",
+                              f"{scale:g} leaves network.channels {smallest:g} with {smallest * scale:.3g} channels "
+                              f"(rounds to 0); allowed: >= {0.5 / smallest:.3g}")
+
+    def design(self, candidate: Candidate) -> tuple[str, Candidate]:
+        """(checkpoint key, the candidate as trained: same design, seed derived from the key)."""
+        settings = {f.name: getattr(self.settings, f.name) for f in fields(self.settings) if f.name != "seed"}
+        document = {"network": candidate.to_dict()["network"], "timesteps": candidate.timesteps,
+                    "hardware": candidate.to_dict()["hardware"], "train": settings,
+                    "hardware_eval": asdict(self.eval_settings)}
+        digest = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+        seed = int(np.random.SeedSequence(int(digest[:16], 16)).generate_state(1)[0])
+        trained = Candidate(network=candidate.network, timesteps=candidate.timesteps, hardware=candidate.hardware,
+                            seed=seed)
+        return digest[:16], trained
+
+    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
+        self.settings.check("options.", network=candidate.network)  # this design keeps >= 1 channel per layer
+        if self.context.run_dir is None:
+            raise CosearchError("the train evaluator keeps its checkpoints in the run directory: "
+                                "run it from an experiment (cosearch run)")
+        key, trained = self.design(candidate)
+        out = Path(self.context.run_dir) / "train" / key
+        settings = TrainSettings(**{**asdict(self.settings), "seed": trained.seed})
+        result = train_candidate(trained, self.images("train"), self.images("test"), settings, out, resume=True,
+                                 progress=False)
+        measured = self._hardware(out)
+        last = result.history[-1] if result.history else {}
+        return {**measured.metrics(), "train_time_s": result.train_time_s,
+                "train_loss": float(last.get("train_loss", float("nan")))}
+
+    def _hardware(self, out: Path) -> HardwareAccuracy:
+        """``accuracy_hw`` of the trained checkpoint (read back from ``hardware.json`` when measured)."""
+        path = out / HARDWARE_FILE
+        if path.exists():
+            return HardwareAccuracy(**json.loads(path.read_text()))
+        measured = checkpoint_accuracy(out, self.hardware, self.images("test"), self.eval_settings)
+        write_json(path, asdict(measured))
+        return measured

@@ -1,0 +1,112 @@
+"""Damage in a run's Optuna journal (``study.journal``): found, reported, and repaired where safe.
+
+The journal is one JSON record per line, appended whole (``optuna.storages.journal``), so every
+prefix of whole records is a valid journal. Four cases:
+
+* intact: nothing to do;
+* a torn last record (a writer killed mid-line: no final newline): Optuna already skips it on
+  read; :func:`repair_journal` cuts it off, so the next record does not land on the same line;
+* damage after an intact prefix with no valid record after it (garbage appended by a disk fault
+  or a bad copy): the damaged file is kept as ``study.journal.damaged`` and the run continues
+  from the intact records;
+* a damaged record followed by valid ones: cosearch will not guess which to trust and refuses,
+  printing the exact commands that keep the intact prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cosearch.core.errors import CosearchError
+
+
+@dataclass(frozen=True)
+class JournalScan:
+    """Where a journal stops being whole.
+
+    Attributes:
+        intact: records before the first damaged line.
+        intact_bytes: byte length of those records (where a repair cuts the file).
+        damaged_lines: lines from the first damaged one to the end.
+        valid_after: whole, parseable records after the first damaged line.
+        torn_tail: the only damage is a last line without its newline.
+    """
+
+    intact: int
+    intact_bytes: int
+    damaged_lines: int
+    valid_after: int
+    torn_tail: bool
+
+    @property
+    def damaged(self) -> bool:
+        return self.damaged_lines > 0
+
+
+def _is_record(line: bytes) -> bool:
+    if not line.endswith(b"\n"):
+        return False
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return False
+    return isinstance(record, dict) and isinstance(record.get("op_code"), int)
+
+
+def scan_journal(path: Path) -> JournalScan:
+    """Count the intact records of ``path`` and what follows the first damaged line."""
+    intact = intact_bytes = damaged = valid_after = 0
+    last_whole = True
+    with open(path, "rb") as handle:
+        for line in handle:
+            if damaged == 0 and _is_record(line):
+                intact += 1
+                intact_bytes += len(line)
+                continue
+            damaged += 1
+            ok = _is_record(line)
+            valid_after += ok
+            last_whole = line.endswith(b"\n")
+    torn = damaged == 1 and not last_whole
+    return JournalScan(intact, intact_bytes, damaged, valid_after, torn)
+
+
+def repair_journal(path: Path) -> str | None:
+    """Make ``path`` whole before a run appends to it (the caller holds the run lock).
+
+    Returns a note to print when something was cut off, None when the journal was intact.
+
+    Raises:
+        CosearchError: valid records follow a damaged one; the message gives the recovery commands.
+    """
+    if not path.exists():
+        return None
+    scan = scan_journal(path)
+    if not scan.damaged:
+        return None
+    if scan.torn_tail:
+        with open(path, "rb+") as handle:
+            handle.truncate(scan.intact_bytes)
+        return f"{path}: cut off a torn last record (a writer was killed mid-write); {scan.intact} records intact"
+    if scan.valid_after:
+        intact = path.with_name(path.name + ".intact")
+        damaged = path.with_name(path.name + ".damaged")
+        raise CosearchError(
+            f"{path}: record {scan.intact + 1} is damaged and {scan.valid_after} valid records follow it; cosearch "
+            f"will not guess which to trust. To continue from the {scan.intact} intact records run: "
+            f"head -c {scan.intact_bytes} {path} > {intact} && mv {path} {damaged} && mv {intact} {path}"
+        )
+    damaged = path.with_name(path.name + ".damaged")
+    os.replace(path, damaged)
+    with open(damaged, "rb") as source, open(path, "wb") as target:
+        target.write(source.read(scan.intact_bytes))
+        target.flush()
+        os.fsync(target.fileno())
+    return (f"{path}: {scan.damaged_lines} damaged lines after record {scan.intact}; continuing from the "
+            f"{scan.intact} intact records (the damaged file is kept as {damaged})")
+
+
+__all__ = ["JournalScan", "repair_journal", "scan_journal"]

@@ -1,0 +1,72 @@
+"""NeuroSim V1.4 manual Table VII (VGG8 on CIFAR-10, 22 nm, 128x128, 1 bit/cell, 8-bit W/A, 4-bit ADC) with the
+NeuroSim-like preset (hw_models/presets/neurosim_v14_22nm.yaml); what is not matched is stated in
+docs/hw_model.md section 8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cosearch.workflows.cost import load_design_hardware, price_design, read_design
+
+REPO = Path(__file__).resolve().parents[1]
+# DNN+NeuroSim V1.4 Inference_pytorch/NeuroSIM/NetWork_VGG8.csv: H, W, Cin, kH, kW, Cout, pooling, stride
+VGG8_CSV = """\
+32,32,3,3,3,128,0,1
+32,32,128,3,3,128,1,1
+16,16,128,3,3,256,0,1
+16,16,256,3,3,256,1,1
+8,8,256,3,3,512,0,1
+8,8,512,3,3,512,1,1
+1,1,8192,1,1,1024,0,1
+1,1,1024,1,1,10,0,1
+"""
+# Table VII: (device, parallel rows) -> (area mm^2, TOPS/W)
+TABLE_VII = {("rram", 32): (381.90, 11.25), ("rram", 64): (378.06, 19.88),
+             ("sram", 32): (85.97, 8.76), ("sram", 64): (84.39, 17.13)}
+
+
+@pytest.fixture(scope="module")
+def vgg8(tmp_path_factory):
+    path = tmp_path_factory.mktemp("neurosim") / "NetWork_VGG8.csv"
+    path.write_text(VGG8_CSV)
+    design = read_design(path)
+    out = {}
+    for device, rows in TABLE_VII:
+        model = load_design_hardware(REPO, preset="neurosim_v14_22nm",
+                                     settings=[f"pe.rows_per_read={rows}", f"defaults.device={device}"])
+        out[device, rows] = price_design(design, model)["metrics"]
+    return out
+
+
+def test_ops_are_neurosims_count(vgg8):
+    # NeuroSim main.cpp numComputation = 2 * H * W * Cin * kH * kW * Cout summed over layers
+    rows = [list(map(int, line.split(","))) for line in VGG8_CSV.split()]
+    ops = sum(2 * h * w * cin * kh * kw * cout for h, w, cin, kh, kw, cout, _, _ in rows)
+    metrics = vgg8["sram", 32]
+    assert metrics["hw_tops_w"] * metrics["hw_energy_pj"] == pytest.approx(ops)
+
+
+@pytest.mark.parametrize("rows", [32, 64])
+def test_sram_tops_per_watt_within_1_5x(vgg8, rows):
+    ratio = vgg8["sram", rows]["hw_tops_w"] / TABLE_VII["sram", rows][1]
+    assert 1 / 1.5 <= ratio <= 1.5
+
+
+@pytest.mark.parametrize("rows", [32, 64])
+def test_rram_tops_per_watt_within_2x(vgg8, rows):
+    # not matched to 1.5x at dense activity: the 100 kOhm column current (docs/hw_model.md section 8)
+    ratio = vgg8["rram", rows]["hw_tops_w"] / TABLE_VII["rram", rows][1]
+    assert 0.45 <= ratio <= 1.5
+
+
+def test_more_parallel_rows_raise_tops_per_watt(vgg8):
+    for device in ("sram", "rram"):
+        assert vgg8[device, 64]["hw_tops_w"] > 1.3 * vgg8[device, 32]["hw_tops_w"]
+
+
+def test_area_within_3x(vgg8):
+    # not matched to 1.5x: NeuroSim's RRAM sub-arrays carry write periphery cosearch does not price
+    for key, (area, _) in TABLE_VII.items():
+        assert 1 / 3 <= vgg8[key]["hw_area_mm2"] / area <= 3, key
