@@ -4,8 +4,9 @@ Trains each network with :func:`cosearch.workflows.train.train_candidate` (SNASN
 ``classifier_init="width"``, T = 5, batch 64) for ``--budget`` seconds of training, with the cosine
 schedule fitted into the budget, and measures the test accuracy on all test images every
 ``--eval-every`` seconds of training (evaluation time is not training time). Writes
-``<out>/train_curves.csv`` (network, step, wall_s, train_loss, test_acc; train_loss is the mean
-over the steps since the previous row) and ``<out>/train_summary.json`` (final numbers, machine
+``<out>/train_curves.csv`` (network, step, wall_s, cpu_s, train_loss, test_acc; wall_s and
+cpu_s are training wall and process CPU time, so a loaded machine shows as wall_s >> cpu_s;
+train_loss is the mean over the steps since the previous row) and ``<out>/train_summary.json`` (final numbers, machine
 load before and after), and prints the curves.
 
     OMP_NUM_THREADS=1 COSEARCH_DATA=/work/shared/data python benchmarks/bench_train.py --budget 600
@@ -61,23 +62,30 @@ def curve(name: str, settings: TrainSettings, eval_every: float, out: Path, data
     rows: list[dict[str, Any]] = []
     losses: list[float] = []
     next_eval = [eval_every]
+    cpu = {"start": time.process_time(), "evaluating": 0.0}
+
+    def row(step: int, wall_s: float, accuracy: float) -> dict[str, Any]:
+        return {"network": name, "step": step, "wall_s": round(wall_s, 1),
+                "cpu_s": round(time.process_time() - cpu["start"] - cpu["evaluating"], 1),
+                "train_loss": round(float(np.mean(losses)), 4), "test_acc": round(accuracy, 4)}
 
     def record(step: TrainStep) -> None:
         losses.append(step.loss)
         if step.elapsed_s >= next_eval[0]:
             next_eval[0] += eval_every
-            rows.append({"network": name, "step": step.step, "wall_s": round(step.elapsed_s, 1),
-                         "train_loss": round(float(np.mean(losses)), 4),
-                         "test_acc": round(evaluate(step.net, test_images, settings.eval_batch_size,
-                                                    settings.device), 4)})
+            began = time.process_time()
+            accuracy = evaluate(step.net, test_images, settings.eval_batch_size, settings.device)
+            cpu["evaluating"] += time.process_time() - began
+            rows.append(row(step.step, step.elapsed_s, accuracy))
             losses.clear()
             print(f"{name}: {rows[-1]}", flush=True)
 
     result = train_candidate(candidate, train_images, test_images, replace(settings, channel_scale=scale), out / name,
                              progress=False, on_step=record)
-    rows.append({"network": name, "step": result.steps, "wall_s": round(result.train_time_s, 1),
-                 "train_loss": round(float(np.mean(losses)), 4) if losses else rows[-1]["train_loss"],
-                 "test_acc": round(result.test_acc, 4)})
+    if losses:  # steps after the last evaluation; the final accuracy is train_candidate's
+        rows.append(row(result.steps, result.train_time_s, result.test_acc))
+    else:
+        rows[-1]["test_acc"] = round(result.test_acc, 4)
     print(f"{name}: final {rows[-1]}", flush=True)
     return rows
 
@@ -134,7 +142,7 @@ def main() -> None:
     for name in args.networks:
         rows += curve(name, settings, args.eval_every, out, data)
     with (out / "train_curves.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["network", "step", "wall_s", "train_loss", "test_acc"])
+        writer = csv.DictWriter(handle, fieldnames=["network", "step", "wall_s", "cpu_s", "train_loss", "test_acc"])
         writer.writeheader()
         writer.writerows(rows)
     finals = {name: next(r for r in reversed(rows) if r["network"] == name) for name in args.networks}

@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="override a card key (repeatable), e.g. pe.rows_per_read=32 or defaults.adc_bits=4")
     cost.add_argument("--activity", type=float, help="input activity of every layer, 0..1 (default: the cards')")
     cost.add_argument("-T", "--timesteps", type=int, help="timesteps (default: the genome's; 1 for a CSV)")
-    cost.add_argument("--project-dir", default=".", help="folder holding hw_models/ (default: .)")
+    cost.add_argument("--project-dir", help="folder holding hw_models/ (default: . if it has one, else the package's)")
     cost.add_argument("--json", action="store_true", help="print JSON (metrics and breakdown) instead of tables")
     cost.set_defaults(func=_cmd_cost)
 

@@ -54,6 +54,7 @@ from pydantic import (
 from cosearch.core.errors import ConfigError
 from cosearch.core.files import read_yaml
 from cosearch.core.samplers import SAMPLERS, sampler_option_error, sampler_option_names
+from cosearch.data import DATASETS
 from cosearch.space import SearchSpace, load_space, parse_space, with_fixed
 
 Direction = Literal["minimize", "maximize"]
@@ -66,10 +67,17 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Dataset for data-dependent evaluators (the proxy). ``root`` falls back to $COSEARCH_DATA."""
 
-    dataset: Literal["cifar10"] = "cifar10"
+    dataset: str = "cifar10"
     root: str | None = None
     batch_size: int = Field(128, gt=0)
     download: bool = False
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        if value not in DATASETS:
+            raise ValueError(f"must be one of {', '.join(DATASETS)} (got {value!r})")
+        return value
 
 
 class ObjectiveConfig(_Strict):

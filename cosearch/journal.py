@@ -92,13 +92,7 @@ def repair_journal(path: Path) -> str | None:
             handle.truncate(scan.intact_bytes)
         return f"{path}: cut off a torn last record (a writer was killed mid-write); {scan.intact} records intact"
     if scan.valid_after:
-        intact = path.with_name(path.name + ".intact")
-        damaged = path.with_name(path.name + ".damaged")
-        raise CosearchError(
-            f"{path}: record {scan.intact + 1} is damaged and {scan.valid_after} valid records follow it; cosearch "
-            f"will not guess which to trust. To continue from the {scan.intact} intact records run: "
-            f"head -c {scan.intact_bytes} {path} > {intact} && mv {path} {damaged} && mv {intact} {path}"
-        )
+        raise CosearchError(_refusal(path, scan))
     damaged = path.with_name(path.name + ".damaged")
     os.replace(path, damaged)
     with open(damaged, "rb") as source, open(path, "wb") as target:
@@ -109,4 +103,30 @@ def repair_journal(path: Path) -> str | None:
             f"{scan.intact} intact records (the damaged file is kept as {damaged})")
 
 
-__all__ = ["JournalScan", "repair_journal", "scan_journal"]
+def _refusal(path: Path, scan: JournalScan) -> str:
+    """The message for a damaged record with valid ones after it, with the commands that keep the intact prefix."""
+    intact = path.with_name(path.name + ".intact")
+    damaged = path.with_name(path.name + ".damaged")
+    return (f"{path}: record {scan.intact + 1} is damaged and {scan.valid_after} valid records follow it; cosearch "
+            f"will not guess which to trust. To continue from the {scan.intact} intact records run: "
+            f"head -c {scan.intact_bytes} {path} > {intact} && mv {path} {damaged} && mv {intact} {path}")
+
+
+def check_readable(path: Path) -> None:
+    """Refuse, with the way out, a journal that Optuna cannot read back (read-only commands:
+    report, dashboard, export); a torn last record is fine, Optuna skips it.
+
+    Raises:
+        CosearchError: damage other than a torn last record.
+    """
+    scan = scan_journal(path)
+    if not scan.damaged or scan.torn_tail:
+        return
+    if scan.valid_after:
+        raise CosearchError(_refusal(path, scan))
+    raise CosearchError(f"{path}: {scan.damaged_lines} damaged lines after record {scan.intact}; resuming the run "
+                        f"(cosearch resume {path.parent}) keeps the {scan.intact} intact records and the "
+                        f"damaged file as {path.name}.damaged")
+
+
+__all__ = ["JournalScan", "check_readable", "repair_journal", "scan_journal"]

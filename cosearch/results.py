@@ -62,24 +62,46 @@ def study_name(run: str, phase: str) -> str:
     return f"{run}/{phase}"
 
 
+REFERENCE_LABELS = {
+    "reference_point": "hv vs reference_point",
+    "baselines": "hv vs worst baseline: 0 until a design beats every baseline",
+    "first_feasible": "hv vs first feasible trial",
+}
+"""Short label of each reference rule (the progress bar's), in the order :func:`reference_rule` tries them."""
+
+
+def reference_rule(given: bool, baselines: bool) -> str:
+    """Which rule sets the hypervolume reference: the experiment's ``reference_point`` when
+    ``given``, else the completed first-phase ``baselines`` when there are any, else the first
+    feasible trial. One of the keys of :data:`REFERENCE_LABELS`."""
+    if given:
+        return "reference_point"
+    return "baselines" if baselines else "first_feasible"
+
+
+def first_phase_baselines(spec: RunSpec, table: pd.DataFrame) -> pd.DataFrame:
+    """The completed baseline trials of the first phase (the rows the reference point comes from)."""
+    done = table[table["state"] == "COMPLETE"] if len(table) else table
+    return done[(done["baseline"] != "") & (done["phase"] == spec.phases[0])] if len(done) else done
+
+
 def reference_point(spec: RunSpec, table: pd.DataFrame) -> list[float] | None:
-    """Hypervolume reference in raw metric units.
+    """Hypervolume reference in raw metric units, by :func:`reference_rule`.
 
     From config ``reference_point`` if given; else the worst value of each objective over the
     completed baselines of the first phase (HV then measures the region that beats every
     baseline); else the first feasible trial's values. None while none of these exist.
     """
-    if spec.reference:
+    baselines = first_phase_baselines(spec, table)
+    rule = reference_rule(bool(spec.reference), len(baselines) > 0)
+    if rule == "reference_point":
         return [float(spec.reference[m]) for m in spec.metrics]
-    done = table[table["state"] == "COMPLETE"] if len(table) else table
-    if len(done) == 0:
-        return None
     columns = [f"objective_{m}" for m in spec.metrics]
-    baselines = done[(done["baseline"] != "") & (done["phase"] == spec.phases[0])]
-    if len(baselines):
+    if rule == "baselines":
         values = baselines[columns].to_numpy(dtype=float)
         return [float(v.max() if d == "minimize" else v.min()) for v, d in zip(values.T, spec.directions)]
-    feasible = done[done["feasible"]]
+    done = table[table["state"] == "COMPLETE"] if len(table) else table
+    feasible = done[done["feasible"]] if len(done) else done
     if len(feasible) == 0:
         return None
     return [float(v) for v in feasible[columns].iloc[0]]

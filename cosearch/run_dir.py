@@ -31,6 +31,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from cosearch.core.errors import CosearchError
 from cosearch.core.files import write_atomic, write_json
+from cosearch.journal import check_readable
 
 _PACKAGES = ("cosearch", "optuna", "numpy", "pandas", "torch", "ray", "plotly", "pydantic", "pyarrow")
 
@@ -85,6 +86,7 @@ class RunDirectory:
     def read_storage(self) -> JournalStorage:
         if not self.journal.exists():
             raise CosearchError(f"{self.path}: no study.journal here; is this a cosearch run directory?")
+        check_readable(self.journal)
         return self.storage()
 
     def write_config(self, resolved: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from conftest import REPO, experiment_dict
 
 from cosearch.cli import main
 from cosearch.config import load_experiment
+from cosearch.core.errors import RunStalled
 from cosearch.core.pareto import hypervolume, to_minimization
 from cosearch.dashboard import (
     best_so_far,
@@ -267,8 +268,9 @@ def test_run_writes_dashboard_and_survives_a_broken_one(tmp_path, monkeypatch, c
 def test_dashboard_of_a_run_whose_trials_all_failed(tmp_path):
     space = {**experiment_dict()["space"], "timesteps": {"value": 2}}
     evaluators = [{"type": "analytic_evaluator:AnalyticEvaluator", "options": {"fail_if_timesteps": 2}}]
-    run = make_run(tmp_path, "failing", space=space, evaluators=evaluators, trials=3)
-    page = write_dashboard(run).read_text()
+    with pytest.raises(RunStalled):  # the run stops (exit 3) but keeps what it recorded
+        make_run(tmp_path, "failing", space=space, evaluators=evaluators, trials=3)
+    page = write_dashboard(tmp_path / "failing").read_text()
     assert "3 trials (fail 3)" in page and "no completed trials yet" in page
 
 

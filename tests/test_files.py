@@ -136,3 +136,17 @@ def test_torn_last_record_is_cut_off_and_the_run_continues(finished_run, capsys)
     journal.write_bytes(whole + b'{"op_code":5,"worker_id":"x"')
     assert main(["resume", str(out), "--trials", "6", "--no-progress"]) == 0
     assert len(load_table(out)) == 6
+
+
+def test_read_only_commands_name_a_damaged_journal_and_the_way_out(finished_run, capsys):
+    _, out = finished_run
+    journal = out / "study.journal"
+    intact = journal.read_bytes()
+    journal.write_bytes(intact + b"garbage from a bad copy\n")
+    before, records = journal.read_bytes(), intact.count(b"\n")
+    for command in (["report", str(out)], ["dashboard", str(out)]):
+        err = _refused(command, capsys)
+        assert err == (f"error: {journal}: 1 damaged lines after record {records}; resuming the run "
+                       f"(cosearch resume {out}) keeps the {records} intact records and the damaged "
+                       f"file as study.journal.damaged"), err
+        assert journal.read_bytes() == before  # a read-only command changes nothing

@@ -108,7 +108,8 @@ def test_evaluator_metrics_batch_and_breakdown():
     batch = evaluator.evaluate_batch(candidates, upstream)
     for candidate, up, metrics in zip(candidates, upstream, batch):
         single = evaluator.evaluate(candidate, up)
-        for name in ("hw_energy_pj", "hw_latency_ns", "hw_area_mm2", "hw_edap", "hw_tops_w", "hw_tops_mm2"):
+        for name in ("hw_energy_pj", "hw_latency_ns", "hw_throughput_ips", "hw_area_mm2", "hw_edap", "hw_tops_w",
+                     "hw_tops_mm2"):
             assert np.isfinite(metrics[name]) and metrics[name] > 0
             assert single[name] == pytest.approx(metrics[name])
         assert metrics["hw_edap"] == pytest.approx(
@@ -116,6 +117,8 @@ def test_evaluator_metrics_batch_and_breakdown():
         json.dumps(metrics["hw_breakdown"])
         layers = metrics["hw_breakdown"]["layers"]
         assert len(layers) == 14 and sum(layer["energy_pj"] for layer in layers) == pytest.approx(metrics["hw_energy_pj"])
+        assert sum(layer["latency_ns"] for layer in layers) == pytest.approx(metrics["hw_latency_ns"])
+        assert max(layer["stage_ns"] for layer in layers) == pytest.approx(1e9 / metrics["hw_throughput_ips"])
 
 
 def test_snasnet_family_is_priced(model):

@@ -170,7 +170,7 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(write_experiment, tmp_p
                                   after.drop(columns=TIMING))
 
 
-def test_a_device_no_card_defines_stops_the_run_with_the_space_and_key(write_experiment, tmp_path, capsys):
+def test_a_device_no_card_defines_is_refused_before_trial_0(write_experiment, tmp_path, capsys):
     cards = [str(REPO / "hw_models" / "*.yaml"), str(REPO / "hw_models" / "devices" / "*.yaml")]
     space = {"name": "bad_devices", "network": {"arch": "vgg16"}, "timesteps": 2,
              "hardware": {"device": {"choices": ["sram", "mram"]}}}
@@ -181,11 +181,8 @@ def test_a_device_no_card_defines_stops_the_run_with_the_space_and_key(write_exp
     code = main(["run", str(path), "--out", str(out), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert err.startswith(f"error: {path}: hardware.device:") and "mram" in err
-    table = load_table(out)
-    kept = table[table["state"] == "COMPLETE"]
-    assert len(kept) >= 1 and (kept["params_device"] == "sram").all()  # what was recorded is kept
-    assert RunDirectory(out).manifest()["sessions"][-1]["status"].startswith("stopped:")
+    assert err.startswith(f"error: {path}: space.hardware.device: unknown device 'mram'") and "sram" in err
+    assert not out.exists()  # checked before a run directory is made
 
 
 def test_common_seed_evaluates_every_candidate_with_one_seed(write_experiment, tmp_path):

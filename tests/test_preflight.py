@@ -63,6 +63,11 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
     "ADC bits out of range (upper bound of a range)": (
         {"space": _space(adc_bits={"low": 4, "high": 20})},
         "space.hardware.adc_bits", ["must be an integer in 1..16 (got 17)"]),
+    "ADC bits a card does not price": (
+        {"space": _space(adc_type={"choices": ["sar", "my_adc"]}, adc_bits={"low": 4, "high": 6}),
+         "hardware": {"overrides": {"adc": {"my_adc": {"model": "fixed", "energy_pj": {4: 0.5, 5: 0.9},
+                                                       "latency_ns": 2.0, "area_um2": 300.0}}}}},
+        "space.hardware.adc_bits", ["ADC type 'my_adc' has no figures for 6 bits (its card prices bits: 4, 5)"]),
     "conditional value without a case or default": (
         {"space": _space(adc_type={"choices": ["sar", "flash"]},
                          adc_bits={"given": "adc_type", "cases": {"sar": {"low": 4, "high": 8}}})},

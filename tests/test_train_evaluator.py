@@ -112,7 +112,7 @@ def test_kill_9_during_training_then_resume_continues_from_the_checkpoint(tmp_pa
     process.wait()
     assert checkpoints, "no training checkpoint appeared"
     before = torch.load(checkpoints[0], weights_only=False)["history"]
-    assert 1 <= len(before) <= 4
+    assert 1 <= len(before) < 4  # killed mid-training (8 steps per epoch, polled every 50 ms)
 
     run_experiment(load_experiment(path), RunDirectory(out), progress=False)
     metrics = json.loads((checkpoints[0].parent / "metrics.json").read_text())

@@ -62,7 +62,7 @@ from cosearch.snn.protocol import SpikingNetwork
 from cosearch.workflows.train import CHECKPOINT, evaluate, make_model, subset
 from cosearch.workload import network_layers
 
-#: Draw ``k`` of a candidate programs its weights with seed ``derive(candidate.seed, k)``.
+#: Mixed into the seed of every device draw (:func:`draw_seed`).
 DRAW_SEED_SALT = 0xD1A
 
 
@@ -74,13 +74,14 @@ class HardwareEvalSettings:
         draws: seeded device draws averaged (>= 1).
         t_inference_s: time between programming and reading [s] (PCM drift; 86400 = one day).
         batch_size: test images per forward call (the ADC range is calibrated per call).
-        device: torch device.
+
+    Evaluation runs on the CPU: the device draws of :func:`cosearch.proxy.noise.program_weights`
+    use CPU generators.
     """
 
     draws: int = 5
     t_inference_s: float = 0.0
     batch_size: int = 256
-    device: str = "cpu"
 
     def check(self, where: str = "hardware_eval", source: str = "") -> None:
         """ConfigError naming ``source`` and ``<where>.<key>`` for a value out of range."""
@@ -216,13 +217,13 @@ def hardware_accuracy(net: SpikingNetwork, candidate: Candidate, hardware: Hardw
         candidate: its mapping over ``hardware.defaults`` and the seed of the device draws.
         hardware: the loaded cards (:func:`cosearch.hw.load_hardware_section`).
         images: the test images.
-        settings: draws, time since programming, batch size, torch device.
+        settings: draws, time since programming, batch size.
     """
     settings = settings or HardwareEvalSettings()
     settings.check()
 
     def accuracy_of(network: nn.Module) -> float:
-        return evaluate(network, images, settings.batch_size, settings.device)
+        return evaluate(network, images, settings.batch_size)
 
     clean = accuracy_of(net)
     quantised = accuracy_of(crossbar_copy(net, candidate, hardware, settings.t_inference_s, None))
@@ -236,12 +237,19 @@ def hardware_accuracy(net: SpikingNetwork, candidate: Candidate, hardware: Hardw
 
 
 def checkpoint_accuracy(out_dir: str | Path, hardware: HardwareModel, test_images: ImageSet,
-                        settings: HardwareEvalSettings | None = None) -> HardwareAccuracy:
+                        settings: HardwareEvalSettings | None = None,
+                        mapping: Mapping[str, Any] | None = None) -> HardwareAccuracy:
     """:func:`hardware_accuracy` of the network a training left in ``out_dir/checkpoint.pt``, on the
     test images that training reports (its ``test_size`` subset, seeded as
-    :func:`cosearch.workflows.train.train_candidate` draws it), on the CPU."""
+    :func:`cosearch.workflows.train.train_candidate` draws it), on the CPU.
+
+    ``mapping``: hardware mapping keys to evaluate under instead of the trained candidate's
+    (e.g. ``{"device": "pcm", "adc_bits": 4}``).
+    """
     state = torch.load(Path(out_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
     candidate = Candidate.from_dict(state["candidate"])
+    if mapping:
+        candidate = dataclasses.replace(candidate, hardware={**dict(candidate.hardware), **dict(mapping)})
     trained = state["settings"]
     net, _ = make_model(candidate, float(state["channel_scale"]), trained["classifier_init"])
     assert isinstance(net, SpikingNetwork)

@@ -41,6 +41,7 @@ from cosearch.dashboard.design import (
     design_summary,
     layer_map,
 )
+from cosearch.results import first_phase_baselines, reference_rule
 from cosearch.run_dir import RunDirectory
 
 MAX_DESIGNS = 60  # Pareto designs offered in the design selector (best first on the first objective)
@@ -177,11 +178,12 @@ def hypervolume_note(run: RunData) -> str:
         return "No hypervolume yet: no feasible trial to take the reference point from."
     point = ", ".join(f"{m} {v:.4g}" for m, v in zip(spec.metrics, reference))
     done = table[table["state"] == "COMPLETE"]
-    baselines = done[(done["baseline"] != "") & (done["phase"] == spec.phases[0])]["baseline"]
-    if spec.reference:
+    baselines = first_phase_baselines(spec, table)["baseline"]
+    rule = reference_rule(bool(spec.reference), len(baselines) > 0)
+    if rule == "reference_point":
         basis = f"the experiment's reference_point ({point})"
         rule = "a design counts once it beats that point on every objective"
-    elif len(baselines):
+    elif rule == "baselines":
         names = ", ".join(dict.fromkeys(map(str, baselines)))
         basis = f"the worst value of each objective over the baselines {names} ({point})"
         rule = "a design counts only where it beats every baseline on every objective"

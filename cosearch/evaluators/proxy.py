@@ -11,9 +11,10 @@ import torch
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
-from cosearch.data import ImageSet, load_dataset, resolve_cifar10
+from cosearch.data import ImageSet, dataset_info, load_dataset, resolve_dataset
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
+from cosearch.workload import canonical_genome, family
 
 
 def available_cores() -> int:
@@ -64,7 +65,7 @@ class ProxyEvaluator(Evaluator):
         if data.get("root") is not None:
             data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
         # locate (or download) now: a missing dataset stops the run with what to set, before any trial
-        data["root"] = str(resolve_cifar10(data.get("root"), bool(data.get("download"))))
+        data["root"] = str(resolve_dataset(str(data.get("dataset", "cifar10")), data.get("root"), bool(data.get("download"))))
         self._data = data
         self._images: ImageSet | None = None
         self.hardware = None
@@ -79,12 +80,15 @@ class ProxyEvaluator(Evaluator):
         return self._images
 
     def check_space(self, network: Mapping[str, Sequence[Any]]) -> None:
-        """The batch fits the images available; every channel count keeps >= 1 channel after
+        """The batch fits the images available; the network's ``in_channels``, ``image_size`` and
+        ``num_classes`` are the dataset's; every channel count keeps >= 1 channel after
         ``channel_scale`` (as :func:`cosearch.workload.scale_channels` rounds it)."""
         available = len(self.images)
         if self.settings.batch_size > available:
             raise ConfigError("", self._setting("batch_size"), f"must be at most the {available} training images "
                                                                f"of {self._data['root']} (got {self.settings.batch_size})")
+        for arch in network.get("arch", ()):  # the network's input shape and classes are the dataset's
+            dataset_info(str(self._data.get("dataset", "cifar10"))).check_network(network, canonical_genome(family(str(arch)).example))
         numbers = [c for c in network.get("channels", ()) if isinstance(c, (int, float)) and not isinstance(c, bool)]
         scale = self.settings.channel_scale
         if numbers and round(min(numbers) * scale) < 1:

@@ -32,7 +32,7 @@ from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimizat
 from cosearch.core.record import INTERRUPTED_KEY, TrialRecord
 from cosearch.core.samplers import make_sampler
 from cosearch.journal import repair_journal
-from cosearch.results import RunSpec, reference_point, study_name, write_results
+from cosearch.results import REFERENCE_LABELS, RunSpec, reference_point, reference_rule, study_name, write_results
 from cosearch.run_dir import RunDirectory
 from cosearch.search.backend import Backend, LocalBackend
 from cosearch.search.pipeline import Pipeline, PipelineSpec, bad_value_reason
@@ -130,12 +130,8 @@ class SearchLoop:
             raise RunStalled(f"every one of the {len(self.live.rows)} trials failed{common}")
 
     def _hv_basis(self) -> str:
-        """What the bar's hypervolume is measured against (the order of results.reference_point)."""
-        if self.spec.reference:
-            return "hv vs reference_point"
-        if self.experiment.phases[0].baselines:
-            return "hv vs worst baseline: 0 until a design beats every baseline"
-        return "hv vs first feasible trial"
+        """What the bar's hypervolume is measured against (the rule of results.reference_point)."""
+        return REFERENCE_LABELS[reference_rule(bool(self.spec.reference), bool(self.experiment.phases[0].baselines))]
 
     def _check_progress(self) -> None:
         """Stop when the first ``fail_fast`` trials of this session all failed with one reason."""

@@ -81,7 +81,8 @@ class SNASNet(SpikingNetwork):
         """
         fc1 = self.classifier.get_submodule("fc1")
         assert isinstance(fc1, nn.Linear)
-        nn.init.normal_(fc1.weight, 0.0, SNASNET_FC_STD * max(1.0, PUBLISHED_FC1_FAN_IN / fc1.in_features))
+        if fc1.in_features < PUBLISHED_FC1_FAN_IN:  # else keep the weights build() drew
+            nn.init.normal_(fc1.weight, 0.0, SNASNET_FC_STD * PUBLISHED_FC1_FAN_IN / fc1.in_features)
 
     def weight_layers(self) -> dict[int, nn.Module]:
         """Slot -> conv/linear module, matching :func:`cosearch.workload.network_layers`."""

@@ -4,8 +4,9 @@ A design is a genome file (as ``cosearch export`` writes it) or a network CSV, o
 layer, as DNN+NeuroSim's ``NetWork_*.csv``: input H, input W, Cin, kernel H, kernel W, Cout,
 pooling (0/1, after the layer), stride. Four further columns, as XPert's per-layer search
 variables, are read when present: columns per ADC (``column_sharing``), ADC type, input bits,
-ADC bits. A CSV may start with a header naming its columns (:data:`CSV_COLUMNS`, any order);
-without one the columns are positional. A CSV layer runs every timestep (T = 1 unless given:
+ADC bits (XPert's own file format was not available; this column order is cosearch's). A CSV
+may start with a header naming its columns (:data:`CSV_COLUMNS`, any order); without one the
+columns are positional. A CSV layer runs every timestep (T = 1 unless given:
 a NeuroSim network is a one-pass ANN); its input precision is the row's ``input_bits`` or the
 cards' default.
 
@@ -168,11 +169,18 @@ def parse_settings(settings: Sequence[str]) -> dict[str, Any]:
     return overrides
 
 
-def load_design_hardware(project_dir: str | Path, cards: Sequence[str] | None = None, preset: str | None = None,
+def load_design_hardware(project_dir: str | Path | None, cards: Sequence[str] | None = None, preset: str | None = None,
                          node_nm: int | None = None, settings: Sequence[str] = ()) -> HardwareModel:
-    """The cards (default ones, plus ``hw_models/presets/<preset>.yaml``) with ``--set`` overrides."""
-    from cosearch.hw.cards import DEFAULT_CARDS
+    """The cards (default ones, plus ``hw_models/presets/<preset>.yaml``) with ``--set`` overrides.
 
+    ``project_dir`` holds ``hw_models/`` (card paths are relative to it); None: the current folder
+    when it has ``hw_models/``, else the package's own.
+    """
+    from cosearch.hw.cards import DEFAULT_CARDS
+    from cosearch.hw.model import PACKAGE_ROOT
+
+    if project_dir is None:
+        project_dir = Path.cwd() if (Path.cwd() / "hw_models").is_dir() else PACKAGE_ROOT
     card_list = list(cards) if cards else list(DEFAULT_CARDS)
     if preset:
         preset_file = Path(project_dir) / PRESET_DIR / f"{preset}.yaml"

@@ -103,7 +103,7 @@ class TrainSettings:
                 at least one channel.
         """
         def key(name: str) -> str:
-            return "--" + name.replace("_", "-") if where == "--" else f"{where}{name}"
+            return "--" + _CLI_NAMES.get(name, name.replace("_", "-")) if where == "--" else f"{where}{name}"
 
         def fail(name: str, expected: str) -> ConfigError:
             return ConfigError("", key(name), f"must be {expected} (got {getattr(self, name)!r})")
@@ -127,6 +127,10 @@ class TrainSettings:
         resolve_device(self.device, key("device"))
         if network is not None:
             check_width(network, self.channel_scale, key("channel_scale"))
+
+
+#: settings whose CLI option is not the field name with dashes
+_CLI_NAMES = {"time_budget_s": "time-budget"}
 
 
 def _is_int(value: Any) -> bool:
