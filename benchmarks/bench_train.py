@@ -114,7 +114,7 @@ def diagnose(data: dict[str, str], batch_size: int) -> None:
             for param, p in net.named_parameters():
                 if p.dim() > 1:
                     grad = 0.0 if p.grad is None else float(p.grad.norm())
-                    print(f"  grad  {param:<28} |g| {grad:.3e}  |g|/|w| {grad / float(p.norm()):.2e}")
+                    print(f"  grad  {param:<28} |g| {grad:.3e}  |g|/|w| {grad / float(p.detach().norm()):.2e}")
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ Reference: channel_scale 0.5 of the 128-channel genome (C = 64), B = 256, T = 5,
 float32 (the full C = 256 costs minutes per candidate on a 2-core CPU; see docs/proxy.md).
 Screening grid: channel_scale {1/8, 1/4} x batch_size {32, 64, 128} (float32), plus one bfloat16 row. Reports per
 setting: seconds per candidate (after warm-up; other processes share the CPU, so pessimistic)
-and Kendall tau against the reference. -inf scores rank lowest.
+and Kendall tau against the reference. -inf scores rank lowest. With trained accuracy as the
+target instead (SpikeNAS-Bench): benchmarks/spikenas_fidelity.py.
 """
 
 from __future__ import annotations

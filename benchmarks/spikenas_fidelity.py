@@ -50,6 +50,8 @@ SETTINGS: dict[str, tuple[ProxySettings, int]] = {
     "C/4": (ProxySettings(channel_scale=0.25), 1),
     "B32_R4": (ProxySettings(batch_size=32, repeats=4), 1),
     "C/16_R4": (ProxySettings(channel_scale=0.0625, repeats=4), 1),
+    "C/4_B32": (ProxySettings(channel_scale=0.25, batch_size=32), 1),
+    "C/2_B32": (ProxySettings(channel_scale=0.5, batch_size=32), 1),
     "default_x2_inits": (ProxySettings(), 2),
     "R1_x2_inits": (ProxySettings(repeats=1), 2),
 }

@@ -256,11 +256,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         summary = run_benchmark_validation(args.experiment, args.benchmark[0], args.benchmark[1], args.out,
                                            sample=args.sample, resamples=args.resamples, seed=args.seed,
                                            progress=not args.no_progress, data_root=args.data_root)
-        base = summary["baseline"]
-        print(f"{summary['experiment']} on {summary['benchmark']} ({summary['table']}): {summary['n']} topologies "
-              f"of {summary['cells_used']} cells, mean test acc {summary['test_acc_min']:.2f}..{summary['test_acc_max']:.2f} %")
-        for label, stats in (("proxy", summary), ("conv edges", base)):
-            print(f"{label:<10}  Kendall tau {stats['kendall_tau']:.3f} (95% CI {stats['kendall_ci'][0]:.3f} .. "
+        print(f"{summary['experiment']} on {summary['benchmark']} ({summary['table']}): {summary['n']} of "
+              f"{summary['topologies_usable']} usable topologies ({summary['cells_used']} cells), "
+              f"mean test acc {summary['test_acc_min']:.2f}..{summary['test_acc_max']:.2f} %")
+        for label, stats in (("proxy", summary), ("conv edges", summary["baseline"]),
+                             ("pruned conv edges", summary["baseline_pruned"])):
+            print(f"{label:<17}  Kendall tau {stats['kendall_tau']:.3f} (95% CI {stats['kendall_ci'][0]:.3f} .. "
                   f"{stats['kendall_ci'][1]:.3f})  Spearman rho {stats['spearman_rho']:.3f} (95% CI "
                   f"{stats['spearman_ci'][0]:.3f} .. {stats['spearman_ci'][1]:.3f})")
         print(f"{summary['seconds_per_candidate']:.2f} s/candidate; outputs: {summary['out_dir']} "

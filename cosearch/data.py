@@ -8,7 +8,10 @@ Shipped image datasets, each in its standard on-disk format:
   ``val/images/*.JPEG`` labelled by ``val/val_annotations.txt``; 64x64 RGB). The labelled
   ``val`` split is the ``test`` split here; class index = position of the wnid in sorted
   ``wnids.txt``. Decoded images are cached as ``cosearch-cache/<split>.npz`` in that folder
-  (delete it to re-read the JPEGs).
+  (delete it to re-read the JPEGs);
+* event data (:mod:`cosearch.events`, through tonic): ``nmnist``, ``cifar10-dvs``, ``dvs-gesture``
+  in the layouts tonic's dataset classes unpack; recordings (:class:`EventSet`) are binned into
+  the candidate's T spike frames when a batch draws them.
 
 Where the data comes from, in order:
 
@@ -17,12 +20,13 @@ Where the data comes from, in order:
    dataset's folder (e.g. ``cifar-100-python/``) or that folder itself;
 2. an earlier download in ``~/.cache/cosearch``;
 3. with ``download=True`` (``data.download: true``), the official archive (URL and MD5 in the
-   registry) is fetched, MD5-checked and unpacked into that root (or ``~/.cache/cosearch``).
+   registry) is fetched, MD5-checked and unpacked into that root (or ``~/.cache/cosearch``);
+   event datasets are downloaded by tonic's dataset classes, which check their own MD5s.
 
 Otherwise :class:`~cosearch.core.errors.ConfigError` says which of these to set, and names a
 root that holds another registered dataset's files. Pixels are kept as uint8;
 :meth:`ImageSet.batch` returns a seeded, normalised float32 batch. Torch-free (numpy; Pillow
-only to decode Tiny-ImageNet's JPEGs).
+only to decode Tiny-ImageNet's JPEGs; tonic only for event data).
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cosearch import events
 from cosearch.core.errors import ConfigError, CosearchError
 
 ENV_VAR = "COSEARCH_DATA"
@@ -82,12 +87,8 @@ class ImageSet:
         return len(self.labels)
 
     def indices(self, batch_size: int, seed: int, repeat: int = 0) -> np.ndarray:
-        """Deterministic batch: the first ``batch_size`` entries of a permutation seeded by
-        ``(seed, repeat)``, so a smaller batch is a subset of a larger one with the same seed."""
-        if not 1 <= batch_size <= len(self):
-            raise CosearchError(f"batch size {batch_size} is not between 1 and the {len(self)} images available")
-        order = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(repeat)]).permutation(len(self))
-        return order[:batch_size]
+        """:func:`batch_indices` of these images."""
+        return batch_indices(len(self), batch_size, seed, repeat)
 
     def batch(self, batch_size: int, seed: int, repeat: int = 0) -> np.ndarray:
         """Normalised float32 images ``[batch_size, C, H, W]`` of :meth:`indices`."""
@@ -95,6 +96,75 @@ class ImageSet:
         mean = np.asarray(self.mean, np.float32).reshape(1, -1, 1, 1)
         std = np.asarray(self.std, np.float32).reshape(1, -1, 1, 1)
         return (pixels - mean) / std
+
+
+def batch_indices(count: int, batch_size: int, seed: int, repeat: int = 0) -> np.ndarray:
+    """Deterministic batch of ``count`` samples: the first ``batch_size`` entries of a permutation
+    seeded by ``(seed, repeat)``, so a smaller batch is a subset of a larger one with the same seed."""
+    if not 1 <= batch_size <= count:
+        raise CosearchError(f"batch size {batch_size} is not between 1 and the {count} samples available")
+    order = np.random.default_rng([int(seed) & 0xFFFFFFFF, int(repeat)]).permutation(count)
+    return order[:batch_size]
+
+
+@dataclass(frozen=True)
+class EventSet:
+    """Event recordings of one split, binned into T spike frames on demand (:mod:`cosearch.events`).
+
+    A recording binned at T is kept in memory and cached as uint8 ``[T, P, H, W]`` in
+    ``<folder>/cosearch-cache/<size>px/T<T>/<recording's path in folder>.npy``, so only the
+    recordings a batch draws are ever binned.
+    """
+
+    folder: Path
+    files: tuple[Path, ...]
+    labels: np.ndarray
+    read: Callable[[Path], np.ndarray]
+    sensor: tuple[int, int, int]
+    size: int
+    _frames: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def recording(self, index: int, timesteps: int) -> np.ndarray:
+        """Spike frames uint8 ``[T, P, H, W]`` of recording ``index``."""
+        key = (int(index), int(timesteps))
+        if key not in self._frames:
+            path = self.files[index]
+            cached = self.folder / "cosearch-cache" / f"{self.size}px" / f"T{timesteps}" / path.relative_to(self.folder)
+            cached = cached.with_name(cached.name + ".npy")
+            if cached.is_file():
+                self._frames[key] = np.load(cached)
+            else:
+                frames = events.bin_recording(events.read_events(self.read, path), self.sensor, self.size, timesteps, path)
+                try:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(cached, frames)
+                except OSError:
+                    pass  # a read-only data folder: bin again next time
+                self._frames[key] = frames
+        return self._frames[key]
+
+    def at(self, timesteps: int) -> EventFrames:
+        """The recordings as T-frame spike inputs (what a candidate with ``timesteps`` = T sees)."""
+        return EventFrames(self, int(timesteps))
+
+
+@dataclass(frozen=True)
+class EventFrames:
+    """An :class:`EventSet` binned at ``timesteps`` frames; batches like :class:`ImageSet`."""
+
+    recordings: EventSet
+    timesteps: int
+
+    def __len__(self) -> int:
+        return len(self.recordings)
+
+    def batch(self, batch_size: int, seed: int, repeat: int = 0) -> np.ndarray:
+        """Spikes (0 / 1) float32 ``[batch_size, T, P, H, W]`` of :func:`batch_indices`."""
+        chosen = batch_indices(len(self), batch_size, seed, repeat)
+        return np.stack([self.recordings.recording(int(k), self.timesteps) for k in chosen]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -107,9 +177,14 @@ class DatasetInfo:
         folder: the dataset's folder name under a data root.
         shape: ``(channels, height, width)`` of one input.
         classes: number of classes.
-        url, md5: the official archive and its MD5.
+        url, md5: the official archive and its MD5 (for a dataset tonic downloads: the tonic
+            class, and no MD5 here: tonic checks its own archives).
         holds: does this folder hold the dataset's files?
-        read: ``(folder, split) -> ImageSet``.
+        read: ``(folder, split) -> ImageSet`` (or :class:`EventSet` for event data).
+        encoding: ``direct`` (images fed to a stem computed once) or ``events`` (spike frames,
+            a different one at every timestep).
+        fetch: downloads the dataset into a folder by other means than one archive (tonic's
+            dataset classes, which check their archives' MD5s), else None.
     """
 
     name: str
@@ -120,11 +195,14 @@ class DatasetInfo:
     url: str
     md5: str
     holds: Callable[[Path], bool]
-    read: Callable[[Path, str], ImageSet]
+    read: Callable[[Path, str], ImageSet | EventSet]
+    encoding: str = "direct"
+    fetch: Callable[[Path], None] | None = None
 
-    def network_values(self) -> dict[str, int]:
+    def network_values(self) -> dict[str, Any]:
         """The genome keys a network on this dataset must carry (``network`` section of a space)."""
-        return {"in_channels": self.shape[0], "image_size": self.shape[1], "num_classes": self.classes}
+        return {"in_channels": self.shape[0], "image_size": self.shape[1], "num_classes": self.classes,
+                "encoding": self.encoding}
 
     def check_network(self, network: Mapping[str, Sequence[Any]], defaults: Mapping[str, Any]) -> None:
         """ConfigError on ``network.<key>`` when a value a space can take (``network``: key -> values;
@@ -240,6 +318,26 @@ def _tiny_holds(folder: Path) -> bool:
     return (folder / "wnids.txt").is_file() and (folder / "train").is_dir() and (folder / "val" / "val_annotations.txt").is_file()
 
 
+def _event_reader(files: Callable[[Path, str], list[tuple[Path, int]]], read: Callable[[Path], np.ndarray],
+                  sensor: tuple[int, int, int], size: int) -> Callable[[Path, str], EventSet]:
+    def load(folder: Path, split: str) -> EventSet:
+        listed = files(folder, _split(split))
+        if not listed:
+            raise ConfigError(str(folder), "", f"the {split} split holds no event files")
+        return EventSet(folder, tuple(path for path, _ in listed), np.array([label for _, label in listed], np.int64),
+                        read, sensor, size)
+    return load
+
+
+def _tonic_fetch(cls: str, splits: bool) -> Callable[[Path], None]:
+    """Download through ``tonic.datasets.<cls>`` into a folder (tonic checks the MD5s)."""
+    def fetch(target: Path) -> None:
+        dataset = getattr(events._tonic().datasets, cls)
+        for train in (True, False) if splits else (True,):
+            dataset(str(target), train=train) if splits else dataset(str(target))
+    return fetch
+
+
 #: Every dataset ``data.dataset`` may name (config validation lists these names).
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info for info in (
@@ -249,6 +347,18 @@ DATASETS: dict[str, DatasetInfo] = {
                     _cifar_holds(CIFAR100_FILES), load_cifar100),
         DatasetInfo("tiny-imagenet", "Tiny-ImageNet-200", TINY_IMAGENET_FOLDER, (3, 64, 64), 200, TINY_IMAGENET_URL,
                     TINY_IMAGENET_MD5, _tiny_holds, load_tiny_imagenet),
+        # event data (tonic): frames at the sensor size (N-MNIST) or downsampled to 32 x 32
+        DatasetInfo("nmnist", "N-MNIST", "NMNIST", (2, 34, 34), 10, "tonic.datasets.NMNIST", "",
+                    events.nmnist_holds, _event_reader(events.nmnist_files, events.read_nmnist, (34, 34, 2), 34),
+                    "events", _tonic_fetch("NMNIST", splits=True)),
+        DatasetInfo("cifar10-dvs", "CIFAR10-DVS", "CIFAR10DVS", (2, 32, 32), 10, "tonic.datasets.CIFAR10DVS",
+                    "", events.cifar10dvs_holds,
+                    _event_reader(events.cifar10dvs_files, events.read_cifar10dvs, (128, 128, 2), 32),
+                    "events", _tonic_fetch("CIFAR10DVS", splits=False)),
+        DatasetInfo("dvs-gesture", "DVS128 Gesture", "DVSGesture", (2, 32, 32), 11, "tonic.datasets.DVSGesture",
+                    "", events.gesture_holds,
+                    _event_reader(events.gesture_files, events.read_gesture, (128, 128, 2), 32),
+                    "events", _tonic_fetch("DVSGesture", splits=True)),
     )
 }
 
@@ -284,8 +394,9 @@ def missing_data_message(searched: list[Path], name: str = "cifar10") -> str:
     return (
         f"{info.title} not found (looked in: {where}). " + "".join(f"{line}. " for line in others)
         + f"Point the experiment's `data.root` or the {ENV_VAR} environment variable at the folder containing "
-        f"`{info.folder}/` (or at that folder itself), or set `data.download: true` to fetch the official "
-        f"archive ({info.url}, MD5-checked) when a network is available."
+        f"`{info.folder}/` (or at that folder itself), or set `data.download: true` to fetch "
+        + (f"it through {info.url} (MD5-checked by tonic)" if info.fetch else f"the official archive ({info.url}, MD5-checked)")
+        + " when a network is available."
     )
 
 
@@ -333,6 +444,8 @@ def extract_archive(archive: Path, target: Path, md5: str | None = None, name: s
     """
     info = dataset_info(name)
     expected = info.md5 if md5 is None else md5
+    if not expected:
+        raise ConfigError(str(archive), "", f"{info.title} is unpacked by {info.url}, not from one archive")
     actual = md5sum(archive)
     if actual != expected:
         raise ConfigError(str(archive), "", f"MD5 {actual} does not match the expected {expected} of the official "
@@ -363,8 +476,18 @@ def extract_archive(archive: Path, target: Path, md5: str | None = None, name: s
 def download_dataset(name: str, target: Path, url: str | None = None, md5: str | None = None) -> Path:
     """Download dataset ``name``'s official archive into ``target``, verify and unpack it."""
     info = dataset_info(name)
-    url = url or info.url
     target.mkdir(parents=True, exist_ok=True)
+    if info.fetch is not None:
+        try:
+            info.fetch(target)
+        except (OSError, RuntimeError) as exc:
+            raise ConfigError("", "data.download", f"cannot download {info.title} through {info.url} ({exc}). "
+                              + missing_data_message([target], name)) from None
+        found = _found_in(info, target)
+        if found is None:
+            raise ConfigError(str(target), "data.download", f"{info.url} left no `{info.folder}/` with the {info.title} files")
+        return found
+    url = url or info.url
     suffix = ".zip" if url.endswith(".zip") else ".tar.gz"
     with tempfile.NamedTemporaryFile(dir=target, suffix=suffix, delete=False) as tmp:
         archive = Path(tmp.name)
@@ -381,8 +504,9 @@ def download_dataset(name: str, target: Path, url: str | None = None, md5: str |
         archive.unlink(missing_ok=True)
 
 
-def load_dataset(data: Mapping[str, object], base_dir: Path | None = None, split: str = "train") -> ImageSet:
-    """An experiment's ``data`` section (``dataset``, ``root``, ``download``) -> images of ``split``.
+def load_inputs(data: Mapping[str, object], base_dir: Path | None = None, split: str = "train") -> ImageSet | EventSet:
+    """An experiment's ``data`` section (``dataset``, ``root``, ``download``) -> inputs of ``split``:
+    images, or event recordings for an event dataset.
 
     A relative ``root`` is taken relative to ``base_dir`` (the experiment's folder).
     """
@@ -392,3 +516,18 @@ def load_dataset(data: Mapping[str, object], base_dir: Path | None = None, split
         root = Path(base_dir) / Path(str(root)).expanduser()
     folder = resolve_dataset(info.name, None if root is None else Path(str(root)), bool(data.get("download", False)))
     return info.read(folder, split)
+
+
+def load_dataset(data: Mapping[str, object], base_dir: Path | None = None, split: str = "train") -> ImageSet:
+    """:func:`load_inputs` for image datasets (what training and validation read).
+
+    Raises:
+        ConfigError: ``data.dataset`` names an event dataset (only the proxy and cost evaluators
+            take event input so far).
+    """
+    inputs = load_inputs(data, base_dir, split)
+    if not isinstance(inputs, ImageSet):
+        images = ", ".join(name for name, info in DATASETS.items() if info.encoding == "direct")
+        raise ConfigError("", "data.dataset", f"{data.get('dataset')!r} is an event dataset; training and validation "
+                                              f"read image datasets only ({images})")
+    return inputs

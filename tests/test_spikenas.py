@@ -92,6 +92,9 @@ def test_both_layouts_read_the_same_cells_and_drop_what_the_readme_says(tmp_path
     assert list(topologies["test_acc"]) == [81.0, 83.0, 82.0, 85.0]
     assert list(topologies["cells"]) == [1, 2, 1, 1]
     assert list(topologies["conv_edges"]) == [0, 1, 2, 3]
+    # 202010: node 1 reaches the output through its skip edge, so its input conv counts
+    assert list(topologies["conv_edges_pruned"]) == [0, 1, 2, 3]
+    assert spikenas.pruned_conv_edges("202000") == 1  # conv 0->1 feeds a node that reaches nothing
 
 
 def test_harness_reports_hand_checked_baseline_and_is_deterministic_by_seed(tmp_path: Path, experiment: Path) -> None:
@@ -100,6 +103,7 @@ def test_harness_reports_hand_checked_baseline_and_is_deterministic_by_seed(tmp_
     assert first["n"] == 4 and first["cells_read"] == len(CELLS) and first["cells_used"] == 5
     assert first["baseline"]["kendall_tau"] == pytest.approx(BASELINE_TAU)
     assert first["baseline"]["spearman_rho"] == pytest.approx(BASELINE_RHO)
+    assert first["baseline_pruned"]["kendall_tau"] == pytest.approx(BASELINE_TAU)  # no edge is pruned here
     table = pd.read_csv(tmp_path / "a" / "topologies.csv", dtype={"topology": str})
     from cosearch.workflows.validate import kendall_tau
 

@@ -11,7 +11,7 @@ import torch
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
-from cosearch.data import ImageSet, dataset_info, load_dataset, resolve_dataset
+from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, resolve_dataset
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
 from cosearch.workload import canonical_genome, family
@@ -67,16 +67,16 @@ class ProxyEvaluator(Evaluator):
         # locate (or download) now: a missing dataset stops the run with what to set, before any trial
         data["root"] = str(resolve_dataset(str(data.get("dataset", "cifar10")), data.get("root"), bool(data.get("download"))))
         self._data = data
-        self._images: ImageSet | None = None
+        self._images: ImageSet | EventSet | None = None
         self.hardware = None
         if self.settings.noise:  # load (and check) the cards now, as the cost evaluator does
             self.hardware = load_hardware_section(self.context.project_dir, self.context.hardware)
         torch.set_num_threads(available_cores())
 
     @property
-    def images(self) -> ImageSet:
+    def images(self) -> ImageSet | EventSet:
         if self._images is None:
-            self._images = load_dataset(self._data, split="train")
+            self._images = load_inputs(self._data, split="train")
         return self._images
 
     def check_space(self, network: Mapping[str, Sequence[Any]]) -> None:

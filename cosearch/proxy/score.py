@@ -20,7 +20,7 @@ import torch
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
-from cosearch.data import ImageSet
+from cosearch.data import EventSet, ImageSet
 from cosearch.hw import HardwareModel, load_hardware_section
 from cosearch.proxy.kernel import KERNELS, logdet
 from cosearch.proxy.noise import NoiseResult, SpikeStore, noisy_pass
@@ -177,7 +177,7 @@ def score_drop(clean: float, noisy: float) -> float:
 
 
 def proxy_score(
-    candidate: Candidate, images: ImageSet, settings: ProxySettings = ProxySettings(),
+    candidate: Candidate, images: ImageSet | EventSet, settings: ProxySettings = ProxySettings(),
     hardware: HardwareModel | None = None,
 ) -> ProxyResult:
     """Score one candidate on batches drawn from ``images`` with the candidate's seed.
@@ -186,8 +186,9 @@ def proxy_score(
     candidate's crossbar mapping computes it (``hardware``: a :class:`cosearch.hw.HardwareModel`
     giving devices and mapping defaults; default: the package's own cards).
     Same candidate (genome, timesteps, seed) and settings -> same result; the clean score does
-    not depend on ``noise``.
+    not depend on ``noise``. Event recordings are binned into the candidate's T frames.
     """
+    inputs = images.at(candidate.timesteps) if isinstance(images, EventSet) else images
     genome = scale_channels(candidate.network, settings.channel_scale)
     dtype = DTYPES[settings.dtype]
     device = proxy_device(settings)
@@ -206,7 +207,7 @@ def proxy_score(
         try:
             with torch.inference_mode():
                 for repeat in range(settings.repeats):
-                    batch = torch.from_numpy(images.batch(settings.batch_size, candidate.seed, repeat)).to(device, dtype)
+                    batch = torch.from_numpy(inputs.batch(settings.batch_size, candidate.seed, repeat)).to(device, dtype)
                     if store is not None:
                         batches.append(batch)
                         states.append(torch.get_rng_state())

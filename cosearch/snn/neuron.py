@@ -140,7 +140,7 @@ class _LIFSteps(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, v0: torch.Tensor | None, lif: LIF, state_dtype: torch.dtype):  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, v0: torch.Tensor | None, lif: LIF, state_dtype: torch.dtype):
         steps = x.shape[0]
         out = empty_steps(steps, x[0])
         membranes = empty_steps(steps, x[0].to(state_dtype))
@@ -159,7 +159,7 @@ class _LIFSteps(torch.autograd.Function):
         return out, v
 
     @staticmethod
-    def backward(ctx, grad_spikes: torch.Tensor, grad_v: torch.Tensor | None):  # type: ignore[override]
+    def backward(ctx, grad_spikes: torch.Tensor, grad_v: torch.Tensor | None):
         (membranes,) = ctx.saved_tensors
         lif: LIF = ctx.lif
         derivative, default = check_surrogate(lif.surrogate)

@@ -2,7 +2,9 @@
 
 Layout (C = genome channels, image size S, layer names as in :mod:`cosearch.workload`)::
 
-    stem   Conv3x3(in -> C) + BN, no LIF, computed once; its output is fed at every timestep
+    stem   Conv3x3(in -> C, stride ``stem_stride``) + BN, no LIF, computed once; its output is fed
+           at every timestep (S below is the image size / stem_stride); with ``encoding: events``
+           it runs on the spike frame of every timestep instead
     cell1  Cell(C) at S x S
     down   BN -> LIF -> Conv3x3(C -> 2C) -> BN -> AvgPool2
     cell2  Cell(2C) at S/2 x S/2
@@ -26,7 +28,7 @@ from cosearch.snn.cell import Cell
 from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d, Dropout
 from cosearch.snn.neuron import LIF, reset_states
 from cosearch.snn.protocol import SpikingNetwork
-from cosearch.snn.steps import repeat_steps
+from cosearch.snn.steps import frame_steps, repeat_steps
 from cosearch.workload.snasnet import node_pairs
 
 #: SNASNet's classifier initialisation N(0, 0.01^2) (reference code) and fc1's fan-in at the
@@ -51,10 +53,11 @@ class SNASNet(SpikingNetwork):
         super().__init__(genome, timesteps, neuron)
         neuron = self.neuron
         c = int(genome["channels"])
-        size = int(genome["image_size"])
+        stride = int(genome.get("stem_stride", 1))
+        size = int(genome["image_size"]) // stride
         classes, votes = int(genome["num_classes"]), int(genome["votes_per_class"])
         self.classes, self.votes = classes, votes
-        self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c))
         self.cell1 = Cell(genome["cell"], c, neuron)
         self.down = nn.Sequential(OrderedDict(
             bn_in=BatchNorm2d(c), lif=LIF(**neuron), conv=Conv2d(c, 2 * c, 3, padding=1, bias=False),
@@ -110,13 +113,16 @@ class SNASNet(SpikingNetwork):
         return inputs
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``images [B, C_in, H, W] -> class scores [B, classes]`` (mean over T timesteps)."""
+        """``images [B, C_in, H, W]`` (``encoding: direct``) or spike frames ``[B, T, C_in, H, W]``
+        (``encoding: events``) -> class scores ``[B, classes]`` (mean over T timesteps)."""
         reset_states(self)
-        static = self.stem(images.contiguous(memory_format=torch.channels_last))
+        events = self.genome.get("encoding") == "events"
+        static = None if events else self.stem(images.contiguous(memory_format=torch.channels_last))
         chunk = self.time_chunk or self.timesteps
         total = torch.zeros((), dtype=images.dtype, device=images.device)
         for start in range(0, self.timesteps, chunk):
-            x = repeat_steps(static, min(chunk, self.timesteps - start))
+            steps = min(chunk, self.timesteps - start)
+            x = frame_steps(self.stem, images, start, steps) if static is None else repeat_steps(static, steps)
             x = self.head(self.cell2(self.down(self.cell1(x))))
             y = self.classifier(x.flatten(2))
             total = total + y.view(*y.shape[:2], self.classes, self.votes).mean(-1).sum(0)

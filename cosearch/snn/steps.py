@@ -23,6 +23,12 @@ def empty_steps(steps: int, frame: torch.Tensor) -> torch.Tensor:
     return torch.empty((steps, *frame.shape), dtype=frame.dtype, device=frame.device)
 
 
+def frame_steps(layer: torch.nn.Module, frames: torch.Tensor, start: int, steps: int) -> torch.Tensor:
+    """A 4-D ``layer`` on the timesteps ``start .. start+steps-1`` of ``frames [B, T, C, H, W]``
+    (event input: a different frame at every timestep) -> ``[steps, B, ...]``."""
+    return layer(merge_time(frames[:, start:start + steps].transpose(0, 1))).unflatten(0, (steps, -1))
+
+
 def repeat_steps(frame: torch.Tensor, steps: int) -> torch.Tensor:
     """The same frame at every timestep, ``[steps, *frame.shape]``, as a view (no copy)."""
     return frame.unsqueeze(0).expand(steps, *frame.shape)

@@ -4,7 +4,8 @@
 layer; 2x2 max pooling on the spikes after conv 2, 4, 7 and 10 (32x32 inputs end at 2x2);
 a linear classifier on the flattened ``C13 x 2 x 2`` spikes, averaged over the T timesteps.
 conv1 sees the image directly (direct encoding) and, like its BN, is computed once; its LIF
-and everything after run every timestep. Layer shapes match :func:`cosearch.workload.network_layers`.
+and everything after run every timestep. With ``encoding: events`` conv1 and its BN run on the
+spike frame of every timestep. Layer shapes match :func:`cosearch.workload.network_layers`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import nn
 from cosearch.snn.layers import BatchNorm2d, Conv2d, MaxPool2d
 from cosearch.snn.neuron import LIF, reset_states
 from cosearch.snn.protocol import SpikingNetwork
-from cosearch.snn.steps import repeat_steps
+from cosearch.snn.steps import frame_steps, repeat_steps
 from cosearch.workload.vgg16 import VGG16_POOL_AFTER
 
 
@@ -63,14 +64,18 @@ class VGG16SNN(SpikingNetwork):
         return layers
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``images [B, C_in, H, W] -> class scores [B, classes]`` (mean over T timesteps)."""
+        """``images [B, C_in, H, W]`` (``encoding: direct``) or spike frames ``[B, T, C_in, H, W]``
+        (``encoding: events``) -> class scores ``[B, classes]`` (mean over T timesteps)."""
         reset_states(self)
         first, rest = self.blocks[0], self.blocks[1:]
-        static = first.bn(first.conv(images.contiguous(memory_format=torch.channels_last)))
+        stem = nn.Sequential(first.conv, first.bn)
+        events = self.genome.get("encoding") == "events"
+        static = None if events else stem(images.contiguous(memory_format=torch.channels_last))
         chunk = self.time_chunk or self.timesteps
         total = torch.zeros((), dtype=images.dtype, device=images.device)
         for start in range(0, self.timesteps, chunk):
-            s = first.lif(repeat_steps(static, min(chunk, self.timesteps - start)))
+            steps = min(chunk, self.timesteps - start)
+            s = first.lif(frame_steps(stem, images, start, steps) if static is None else repeat_steps(static, steps))
             for block in rest:
                 s = block(s)
             total = total + self.fc(s.flatten(2)).sum(0)

@@ -216,13 +216,23 @@ def usable_cells(table: BenchmarkTable) -> pd.DataFrame:
 
 def topology_table(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per topology (sorted): ``topology``, ``cells``, ``test_acc`` (mean, %), ``test_acc_std``,
-    ``conv_edges`` (the trivial baseline), ``edge_op`` (cosearch ops, order :data:`EDGES`)."""
+    ``conv_edges`` (the benchmark README's trivial baseline), ``conv_edges_pruned`` (conv edges left
+    after SNASNet's pruning of edges that cannot reach the output or be reached from the input,
+    :func:`pruned_conv_edges`) and ``edge_op`` (cosearch ops, order :data:`EDGES`)."""
     grouped = cells.groupby("topology", sort=True)["test_acc"]
     out = pd.DataFrame({"cells": grouped.size(), "test_acc": grouped.mean(),
                         "test_acc_std": grouped.std(ddof=0)}).reset_index()
     out["conv_edges"] = out["topology"].str.count("2")
+    out["conv_edges_pruned"] = [pruned_conv_edges(t) for t in out["topology"]]
     out["edge_op"] = [snasnet_edge_ops(t) for t in out["topology"]]
     return out
+
+
+def pruned_conv_edges(topology: str) -> int:
+    """Conv edges of the topology's cell after :func:`cosearch.workload.snasnet.prune_cell` (the ones
+    that can change the cell's output)."""
+    cell = canonical_genome({"arch": "snasnet", "nodes": 4, "edge_op": snasnet_edge_ops(topology)})["cell"]
+    return sum(op == CLASS_TO_SNASNET[2] for row in cell for op in row)
 
 
 #: The benchmark's macro network as trained (SNASNet's): 128 channels, T = 5.

@@ -22,7 +22,8 @@ budget and the epochs ends first, so the learning rate still decays to its final
 Determinism and resume: epoch ``e`` draws its data order, augmentation and dropout masks from
 generators seeded by ``(seed, e)`` (CPU generators, also when training on a GPU), so a run
 resumed from the checkpoint after epoch ``e`` continues exactly as an uninterrupted one would
-(same weights on the same machine; a run cut by its time budget is not bit-reproducible).
+(same weights on the same machine; a run cut by its time budget is not bit-reproducible, and
+resumed it continues at the next epoch).
 
 Output folder: ``checkpoint.pt`` (after every epoch; written atomically) and ``metrics.json``
 (history per epoch, final test accuracy).
@@ -49,7 +50,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.files import write_atomic, write_json
 from cosearch.data import ImageSet
-from cosearch.snn.device import check_device, resolve_device
+from cosearch.snn.device import resolve_device
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.json"
@@ -97,16 +98,19 @@ class TrainSettings:
         """ConfigError naming the first bad setting.
 
         Args:
-            where: how settings are named in messages: ``"--"`` for CLI options (``--channel-scale``),
-                else a key prefix (``"options."`` -> ``options.channel_scale``).
+            where: how settings are named in messages: ``"--"`` for CLI options (``command line:
+                --channel-scale``), else a key prefix (``"options."`` -> ``options.channel_scale``,
+                the file left for the caller to add, as the search loop does).
             network: the genome to be trained; checks that ``channel_scale`` leaves every layer
                 at least one channel.
         """
         def key(name: str) -> str:
             return "--" + _CLI_NAMES.get(name, name.replace("_", "-")) if where == "--" else f"{where}{name}"
 
+        source = "command line" if where == "--" else ""
+
         def fail(name: str, expected: str) -> ConfigError:
-            return ConfigError("", key(name), f"must be {expected} (got {getattr(self, name)!r})")
+            return ConfigError(source, key(name), f"must be {expected} (got {getattr(self, name)!r})")
 
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
@@ -123,10 +127,9 @@ class TrainSettings:
             raise fail("classifier_init", f"one of {', '.join(CLASSIFIER_INITS)}")
         if self.time_budget_s is not None and (not _is_number(self.time_budget_s) or not self.time_budget_s > 0):
             raise fail("time_budget_s", "a number of seconds > 0, or none")
-        check_device(self.device, key("device"))
-        resolve_device(self.device, key("device"))
+        resolve_device(self.device, key("device"), source)
         if network is not None:
-            check_width(network, self.channel_scale, key("channel_scale"))
+            check_width(network, self.channel_scale, key("channel_scale"), source)
 
 
 #: settings whose CLI option is not the field name with dashes
@@ -141,7 +144,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_width(network: Mapping[str, Any], scale: float, where: str) -> None:
+def check_width(network: Mapping[str, Any], scale: float, where: str, source: str = "") -> None:
     """ConfigError (naming ``where``) when ``scale`` rounds a layer of ``network`` to 0 channels,
     as :func:`cosearch.workload.scale_channels` rounds them (which would keep 1 channel silently)."""
     from cosearch.workload import canonical_genome
@@ -151,7 +154,7 @@ def check_width(network: Mapping[str, Any], scale: float, where: str) -> None:
         return
     smallest = min(channels) if isinstance(channels, (list, tuple)) else channels
     if round(smallest * scale) < 1:
-        raise ConfigError("", where, f"{scale:g} leaves a layer of {smallest} channels with {smallest * scale:.3g} "
+        raise ConfigError(source, where, f"{scale:g} leaves a layer of {smallest} channels with {smallest * scale:.3g} "
                                      f"(rounds to 0); use at least {0.5 / smallest:.3g}")
 
 

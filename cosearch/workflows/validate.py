@@ -15,8 +15,9 @@ Outputs in the output folder: ``candidates.csv`` (one row per candidate), ``summ
 
 ``run_benchmark_validation`` takes trained accuracies from a published table instead of
 training (SpikeNAS-Bench, :mod:`cosearch.workflows.spikenas`): it scores one cell per topology
-(:func:`score_topologies`) and writes ``topologies.csv``, ``summary.json`` (also the trivial
-baseline, number of conv edges, and seconds per candidate) and ``scatter.html``.
+(:func:`score_topologies`) and writes ``topologies.csv``, ``summary.json`` (also two trivial
+baselines, the number of conv edges before and after pruning, and seconds per candidate) and
+``scatter.html``.
 """
 
 from __future__ import annotations
@@ -374,8 +375,9 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
         "cells_read": len(table.cells), "cells_used": len(cells), "topologies_usable": int(cells["topology"].nunique()),
         "n": len(topologies), "ci_level": 0.95,
         **_summary_stats(correlate(topologies["proxy_score"].to_numpy(float), accuracies, resamples, seed=seed)),
-        "baseline": {"name": "conv_edges", **_summary_stats(
-            correlate(topologies["conv_edges"].to_numpy(float), accuracies, resamples, seed=seed))},
+        **{key: {"name": column, **_summary_stats(
+            correlate(topologies[column].to_numpy(float), accuracies, resamples, seed=seed))}
+           for key, column in (("baseline", "conv_edges"), ("baseline_pruned", "conv_edges_pruned"))},
         "test_acc_mean": float(np.mean(accuracies)), "test_acc_min": float(np.min(accuracies)),
         "test_acc_max": float(np.max(accuracies)),
         "seconds_per_candidate": float(np.mean(times)), "seconds_per_candidate_median": float(np.median(times)),
@@ -384,13 +386,8 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
         "wall_time_s": time.perf_counter() - began,
     }
     write_json(out / "summary.json", summary)
-    title = (f"{experiment.name} on {benchmark} ({len(topologies)} topologies): Kendall tau "
-             f"{summary['kendall_tau']:.3f} [{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}]; "
-             f"conv-edge baseline {summary['baseline']['kendall_tau']:.3f}")
-    scatter(topologies["proxy_score"], topologies["test_acc"], topologies["topology"].map("topology {}".format),
-            title, "mean test accuracy of the topology's cells [%] (100 epochs)",
-            color=topologies["conv_edges"], color_title="conv edges").write_html(
-        out / "scatter.html", include_plotlyjs=True, full_html=True)
+    benchmark_scatter_figure(topologies, summary).write_html(out / "scatter.html", include_plotlyjs=True,
+                                                             full_html=True)
     summary["out_dir"] = str(out)
     return summary
 
@@ -421,6 +418,17 @@ def scatter(scores: Any, accuracies: Any, labels: Any, title: str, y_title: str,
                       xaxis_title="proxy score (log|det K|, higher is better)", yaxis_title=y_title,
                       width=820, height=520)
     return fig
+
+
+def benchmark_scatter_figure(topologies: Any, summary: dict[str, Any]) -> Any:
+    """Proxy score vs mean trained accuracy, one marker per topology, shaded by its conv-edge count
+    (``topologies.csv`` and ``summary.json`` of :func:`run_benchmark_validation`)."""
+    title = (f"{summary['experiment']} on {summary['benchmark']} ({summary['n']} topologies): Kendall tau "
+             f"{summary['kendall_tau']:.3f} [{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}]; "
+             f"conv-edge baseline {summary['baseline']['kendall_tau']:.3f}")
+    return scatter(topologies["proxy_score"], topologies["test_acc"], [f"topology {t}" for t in topologies["topology"]],
+                   title, "mean test accuracy of the topology's cells [%] (100 epochs)",
+                   color=topologies["conv_edges"], color_title="conv edges")
 
 
 def scatter_figure(table: Any, summary: dict[str, Any]) -> Any:

@@ -12,6 +12,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cosearch.core.errors import InvalidCandidate
+
+#: How a network's first layer receives its input: ``direct`` (an analog image, the same at every
+#: timestep, so the first layer runs once) or ``events`` (a different binary spike frame at every
+#: timestep, e.g. binned event-camera data, so the first layer is a spiking layer run T times).
+ENCODINGS = ("direct", "events")
+
+
+def input_encoding(values: Mapping[str, Any]) -> str:
+    """The genome's ``encoding`` (default ``direct``); InvalidCandidate for another value."""
+    encoding = str(values.get("encoding", "direct"))
+    if encoding not in ENCODINGS:
+        raise InvalidCandidate(f"encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
+    return encoding
+
 
 @dataclass(frozen=True)
 class LayerShape:

@@ -1,6 +1,7 @@
 """The ``snasnet`` family: the SNASNet macro network (Kim et al., ECCV 2022; anchors.md section 1).
 
-stem conv3x3 (computed once, direct encoding), cell(C), LIF->conv3x3(C->2C)->avgpool2,
+stem conv3x3 (stride ``stem_stride``: 1, or 2 for 64x64 Tiny-ImageNet; computed once on an image
+with ``encoding: direct``, run every timestep on spike frames with ``encoding: events``), cell(C), LIF->conv3x3(C->2C)->avgpool2,
 cell(2C), LIF->avgpool2, linear(2C*8*8 -> 1024), LIF, linear(1024 -> 10*num_classes) with
 voting. ``P = nodes*(nodes-1)/2`` pair slots per cell; ``2P + 4`` slots in all. A slot whose
 edge carries no weights has no :class:`~cosearch.workload.shapes.LayerShape`.
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
-from cosearch.workload.shapes import Family, LayerShape
+from cosearch.workload.shapes import Family, LayerShape, input_encoding
 
 #: SNASNet edge operations (anchors.md section 1).
 SNASNET_OPS: dict[int, str] = {
@@ -100,6 +101,8 @@ def _snasnet_genome(values: Mapping[str, Any]) -> dict[str, Any]:
     nodes = int(values.get("nodes", 4))
     if nodes < 2:
         raise InvalidCandidate(f"a cell needs at least 2 nodes, got {nodes}")
+    if int(values.get("stem_stride", 1)) not in (1, 2):
+        raise InvalidCandidate(f"stem_stride must be 1 or 2 (2: SNASNet's Tiny-ImageNet stem), got {values['stem_stride']!r}")
     if "cell" in values:
         matrix = parse_cell(values["cell"], nodes)
     elif "edge_op" in values:
@@ -113,6 +116,8 @@ def _snasnet_genome(values: Mapping[str, Any]) -> dict[str, Any]:
         "channels": int(values.get("channels", 128)),
         "in_channels": int(values.get("in_channels", 3)),
         "image_size": int(values.get("image_size", 32)),
+        "stem_stride": int(values.get("stem_stride", 1)),
+        "encoding": input_encoding(values),
         "num_classes": int(values.get("num_classes", 10)),
         "classifier_width": int(values.get("classifier_width", 1024)),
         "votes_per_class": int(values.get("votes_per_class", 10)),
@@ -142,11 +147,12 @@ def _cell_layers(genome: Mapping[str, Any], first_slot: int, prefix: str, channe
 
 def _snasnet_layers(genome: Mapping[str, Any]) -> list[LayerShape]:
     c = int(genome["channels"])
-    size = int(genome["image_size"])
+    size = int(genome["image_size"]) // int(genome.get("stem_stride", 1))  # genomes stored before stem_stride: 1
     pairs = len(node_pairs(int(genome["nodes"])))
+    events = genome.get("encoding") == "events"  # spike frames: a 1-bit input at every timestep
     layers = [
         LayerShape(slot=0, name="stem", kind="conv", cin=int(genome["in_channels"]), cout=c, kernel=3,
-                   h_out=size, w_out=size, input_bits=None, per_timestep=False)
+                   h_out=size, w_out=size, input_bits=1 if events else None, per_timestep=events)
     ]
     layers += _cell_layers(genome, 1, "cell1", c, size)
     layers.append(

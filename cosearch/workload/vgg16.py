@@ -2,7 +2,8 @@
 
 13 conv3x3 layers, 2x2 pooling after conv 2, 4, 7 and 10, then a linear classifier on the
 flattened ``C13 x 2 x 2`` spikes: 14 slots (13 conv + classifier). Conv 1 sees the analog image
-(direct encoding) and is computed once; every other layer runs T times on spikes.
+(``encoding: direct``) and is computed once, or a spike frame per timestep (``encoding: events``);
+every other layer runs T times on spikes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
-from cosearch.workload.shapes import Family, LayerShape
+from cosearch.workload.shapes import Family, LayerShape, input_encoding
 
 VGG16_POOL_AFTER = (2, 4, 7, 10)  # 1-based conv indices followed by 2x2 pooling (XPert)
 VGG16_CONVS = 13
@@ -30,18 +31,21 @@ def _vgg16_genome(values: Mapping[str, Any]) -> dict[str, Any]:
         "in_channels": int(values.get("in_channels", 3)),
         "image_size": int(values.get("image_size", 32)),
         "num_classes": int(values.get("num_classes", 10)),
+        "encoding": input_encoding(values),
     }
 
 
 def _vgg16_layers(genome: Mapping[str, Any]) -> list[LayerShape]:
     size = int(genome["image_size"])
     cin = int(genome["in_channels"])
+    direct = genome.get("encoding", "direct") == "direct"  # else conv1 sees a 1-bit spike frame at every timestep
     layers = []
     for index, cout in enumerate(genome["channels"], start=1):
+        first_direct = index == 1 and direct
         layers.append(
             LayerShape(
                 slot=index - 1, name=f"conv{index}", kind="conv", cin=cin, cout=int(cout), kernel=3,
-                h_out=size, w_out=size, input_bits=None if index == 1 else 1, per_timestep=index != 1,
+                h_out=size, w_out=size, input_bits=None if first_direct else 1, per_timestep=not first_direct,
             )
         )
         cin = int(cout)
