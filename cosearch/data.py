@@ -504,6 +504,20 @@ def download_dataset(name: str, target: Path, url: str | None = None, md5: str |
         archive.unlink(missing_ok=True)
 
 
+def locate_data(data: Mapping[str, object], base_dir: Path) -> dict[str, object]:
+    """An experiment's ``data`` section with ``root`` set to the dataset's folder, found (or
+    downloaded) now, so a missing dataset stops a run with what to set before any trial.
+
+    A relative ``root`` is taken relative to ``base_dir`` (the experiment's folder).
+    """
+    located = dict(data)
+    root = located.get("root")
+    if root is not None:
+        root = Path(base_dir) / Path(str(root)).expanduser()
+    located["root"] = str(resolve_dataset(str(located.get("dataset", "cifar10")), root, bool(located.get("download", False))))
+    return located
+
+
 def load_inputs(data: Mapping[str, object], base_dir: Path | None = None, split: str = "train") -> ImageSet | EventSet:
     """An experiment's ``data`` section (``dataset``, ``root``, ``download``) -> inputs of ``split``:
     images, or event recordings for an event dataset.

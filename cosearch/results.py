@@ -94,7 +94,7 @@ def reference_point(spec: RunSpec, table: pd.DataFrame) -> list[float] | None:
     """
     baselines = first_phase_baselines(spec, table)
     rule = reference_rule(bool(spec.reference), len(baselines) > 0)
-    if rule == "reference_point":
+    if spec.reference:  # rule "reference_point"
         return [float(spec.reference[m]) for m in spec.metrics]
     columns = [f"objective_{m}" for m in spec.metrics]
     if rule == "baselines":

@@ -11,7 +11,7 @@ import torch
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
-from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, resolve_dataset
+from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, locate_data
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
 from cosearch.workload import canonical_genome, family
@@ -61,12 +61,7 @@ class ProxyEvaluator(Evaluator):
         super().__init__(options, context)
         self.settings = ProxySettings.from_mapping({**dict(self.context.proxy), **self.options})
         proxy_device(self.settings)  # a GPU asked for that is not here stops the run before any trial
-        data = dict(self.context.data)
-        if data.get("root") is not None:
-            data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
-        # locate (or download) now: a missing dataset stops the run with what to set, before any trial
-        data["root"] = str(resolve_dataset(str(data.get("dataset", "cifar10")), data.get("root"), bool(data.get("download"))))
-        self._data = data
+        self._data = locate_data(self.context.data, self.context.experiment_dir)
         self._images: ImageSet | EventSet | None = None
         self.hardware = None
         if self.settings.noise:  # load (and check) the cards now, as the cost evaluator does

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -47,7 +46,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.core.files import write_json
-from cosearch.data import ImageSet, load_dataset, resolve_cifar10
+from cosearch.data import ImageSet, load_dataset, locate_data
 from cosearch.evaluators.proxy import available_cores
 from cosearch.hw import load_hardware_section
 from cosearch.workflows.train import TrainSettings, train_candidate
@@ -83,11 +82,7 @@ class TrainEvaluator(Evaluator):
         self.eval_settings = settings_from_mapping(hardware_eval, "options.hardware_eval")
         self.settings = TrainSettings(**options)
         self.settings.check("options.")
-        data = dict(self.context.data)
-        if data.get("root") is not None:
-            data["root"] = str(self.context.experiment_dir / os.path.expanduser(str(data["root"])))
-        data["root"] = str(resolve_cifar10(data.get("root"), bool(data.get("download"))))
-        self._data = data
+        self._data = locate_data(self.context.data, self.context.experiment_dir)
         self._splits: dict[str, ImageSet] = {}
         self.hardware = load_hardware_section(self.context.project_dir, self.context.hardware)
         torch.set_num_threads(available_cores())
