@@ -55,6 +55,7 @@ from cosearch.proxy.noise import (
     LayerMapping,
     grouped_conv2d,
     grouped_linear,
+    hook_crossbars,
     install_adc,
     program_network,
 )
@@ -149,20 +150,7 @@ def bit_serial_forward(x: torch.Tensor, weight: torch.Tensor, module: nn.Module,
 def install_input_dac(module: nn.Module, mapping: LayerMapping, input_bits: int) -> None:
     """Make ``module`` (conv or linear, weights programmed) compute :func:`bit_serial_forward`;
     :func:`cosearch.proxy.noise.remove_adc` undoes it."""
-    if isinstance(module, nn.Conv2d):
-        def conv_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-            y = bit_serial_forward(x, weight, module, mapping, input_bits)
-            return y if bias is None else y + bias.view(1, -1, 1, 1)
-
-        module._conv_forward = conv_forward  # type: ignore[method-assign, assignment]
-    elif isinstance(module, nn.Linear):
-        def linear_forward(x: torch.Tensor) -> torch.Tensor:
-            y = bit_serial_forward(x, module.weight, module, mapping, input_bits)
-            return y if module.bias is None else y + module.bias
-
-        module.forward = linear_forward  # type: ignore[method-assign, assignment]
-    else:
-        raise TypeError(f"cannot map {type(module).__name__} onto crossbars")
+    hook_crossbars(module, lambda x, weight: bit_serial_forward(x, weight, module, mapping, input_bits))
 
 
 # ------------------------------------------------------------- the network ----

@@ -267,24 +267,37 @@ def grouped_linear(x: torch.Tensor, weight: torch.Tensor, xbar_size: int, adc_bi
     return out.mul_(step) if step else out
 
 
-def install_adc(module: nn.Module, mapping: LayerMapping) -> None:
-    """Make ``module`` (conv or linear, weights already programmed) compute crossbar-grouped,
-    ADC-quantised partial sums; :func:`remove_adc` undoes it."""
-    bits, size = mapping.adc_bits, mapping.xbar_size
+CrossbarProduct = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``(input, programmed weight) -> output without bias``: what a layer's crossbars compute."""
+
+
+def hook_crossbars(module: nn.Module, product: CrossbarProduct) -> None:
+    """Make ``module`` (conv or linear, weights already programmed) compute ``product`` plus its
+    bias instead of its exact product; :func:`remove_adc` undoes it."""
     if isinstance(module, nn.Conv2d):
         def conv_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-            y = grouped_conv2d(x, weight, module, size, bits)
+            y = product(x, weight)
             return y if bias is None else y + bias.view(1, -1, 1, 1)
 
         module._conv_forward = conv_forward  # type: ignore[method-assign, assignment]
     elif isinstance(module, nn.Linear):
         def linear_forward(x: torch.Tensor) -> torch.Tensor:
-            y = grouped_linear(x, module.weight, size, bits)
+            y = product(x, module.weight)
             return y if module.bias is None else y + module.bias
 
         module.forward = linear_forward  # type: ignore[method-assign, assignment]
     else:
         raise TypeError(f"cannot map {type(module).__name__} onto crossbars")
+
+
+def install_adc(module: nn.Module, mapping: LayerMapping) -> None:
+    """Make ``module`` (conv or linear, weights already programmed) compute crossbar-grouped,
+    ADC-quantised partial sums; :func:`remove_adc` undoes it."""
+    bits, size = mapping.adc_bits, mapping.xbar_size
+    if isinstance(module, nn.Conv2d):
+        hook_crossbars(module, lambda x, weight: grouped_conv2d(x, weight, module, size, bits))
+    else:
+        hook_crossbars(module, lambda x, weight: grouped_linear(x, weight, size, bits))
 
 
 def remove_adc(module: nn.Module) -> None:
