@@ -60,6 +60,13 @@ from cosearch.space import SearchSpace, load_space, parse_space, with_fixed
 Direction = Literal["minimize", "maximize"]
 
 
+def _one_of(value: str, allowed: Mapping[str, Any]) -> str:
+    """``value`` when it names an entry of the registry ``allowed``, else the error listing them."""
+    if value not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -75,9 +82,7 @@ class DataConfig(_Strict):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, value: str) -> str:
-        if value not in DATASETS:
-            raise ValueError(f"must be one of {', '.join(DATASETS)} (got {value!r})")
-        return value
+        return _one_of(value, DATASETS)
 
 
 class ObjectiveConfig(_Strict):
@@ -122,9 +127,7 @@ class SearcherConfig(_Typed):
     @field_validator("type")
     @classmethod
     def _known_sampler(cls, value: str) -> str:
-        if value not in SAMPLERS:
-            raise ValueError(f"must be one of {', '.join(SAMPLERS)} (got {value!r})")
-        return value
+        return _one_of(value, SAMPLERS)
 
     @model_validator(mode="after")
     def _known_options(self) -> SearcherConfig:

@@ -14,7 +14,7 @@ from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, locate_data
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
-from cosearch.workload import canonical_genome, family
+from cosearch.workload import canonical_genome, family, narrowest_channels_lost
 
 
 def available_cores() -> int:
@@ -84,13 +84,9 @@ class ProxyEvaluator(Evaluator):
                                                                f"of {self._data['root']} (got {self.settings.batch_size})")
         for arch in network.get("arch", ()):  # the network's input shape and classes are the dataset's
             dataset_info(str(self._data.get("dataset", "cifar10"))).check_network(network, canonical_genome(family(str(arch)).example))
-        numbers = [c for c in network.get("channels", ()) if isinstance(c, (int, float)) and not isinstance(c, bool)]
-        scale = self.settings.channel_scale
-        if numbers and round(min(numbers) * scale) < 1:
-            smallest = min(numbers)
-            raise ConfigError("", self._setting("channel_scale"),
-                              f"{scale:g} leaves network.channels {smallest:g} with {smallest * scale:.3g} channels "
-                              f"(rounds to 0); allowed: >= {0.5 / smallest:.3g}")
+        lost = narrowest_channels_lost(network.get("channels", ()), self.settings.channel_scale)
+        if lost:
+            raise ConfigError("", self._setting("channel_scale"), lost)
 
     def _setting(self, key: str) -> str:
         """Key path of a setting: this evaluator's ``options`` override the ``proxy`` section."""

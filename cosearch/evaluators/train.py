@@ -50,6 +50,7 @@ from cosearch.data import ImageSet, load_dataset, locate_data
 from cosearch.evaluators.proxy import available_cores
 from cosearch.hw import load_hardware_section
 from cosearch.workflows.train import TrainSettings, train_candidate
+from cosearch.workload import narrowest_channels_lost
 
 #: Options of :class:`TrainEvaluator` that differ from :class:`~cosearch.workflows.train.TrainSettings`'s
 #: defaults (any other field of it but ``seed`` may be set too; ``hardware_eval``:
@@ -94,13 +95,9 @@ class TrainEvaluator(Evaluator):
 
     def check_space(self, network: Mapping[str, Sequence[Any]]) -> None:
         """Every channel count the space can take keeps >= 1 channel at ``channel_scale``."""
-        numbers = [c for c in network.get("channels", ()) if isinstance(c, (int, float)) and not isinstance(c, bool)]
-        scale = self.settings.channel_scale
-        if numbers and round(min(numbers) * scale) < 1:
-            smallest = min(numbers)
-            raise ConfigError("", "options.channel_scale",
-                              f"{scale:g} leaves network.channels {smallest:g} with {smallest * scale:.3g} channels "
-                              f"(rounds to 0); allowed: >= {0.5 / smallest:.3g}")
+        lost = narrowest_channels_lost(network.get("channels", ()), self.settings.channel_scale)
+        if lost:
+            raise ConfigError("", "options.channel_scale", lost)
 
     def design(self, candidate: Candidate) -> tuple[str, Candidate]:
         """(checkpoint key, the candidate as trained: same design, seed derived from the key)."""

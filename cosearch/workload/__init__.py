@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -75,12 +75,25 @@ def scale_channels(genome: Mapping[str, Any], scale: float) -> dict[str, Any]:
     return canonical_genome({**genome, "channels": scaled})
 
 
+def narrowest_channels_lost(channels: Sequence[Any], scale: float) -> str | None:
+    """Why ``scale`` would round the narrowest of the channel counts a space can take to 0
+    channels (where :func:`scale_channels` would keep 1 silently), or None when every count
+    keeps >= 1. ``channels`` are a space's ``network.channels`` values; non-numbers are skipped."""
+    numbers = [c for c in channels if isinstance(c, (int, float)) and not isinstance(c, bool)]
+    if not numbers or round(min(numbers) * scale) >= 1:
+        return None
+    smallest = min(numbers)
+    return (f"{scale:g} leaves network.channels {smallest:g} with {smallest * scale:.3g} channels "
+            f"(rounds to 0); allowed: >= {0.5 / smallest:.3g}")
+
+
 __all__ = [
     "Family",
     "LayerShape",
     "canonical_genome",
     "families",
     "family",
+    "narrowest_channels_lost",
     "network_layers",
     "network_slots",
     "scale_channels",
