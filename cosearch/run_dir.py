@@ -31,7 +31,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from cosearch.core.errors import CosearchError
 from cosearch.core.files import write_atomic, write_json
-from cosearch.journal import check_readable
+from cosearch.journal import DeferredJournalBackend, check_readable
 
 _PACKAGES = ("cosearch", "optuna", "numpy", "pandas", "torch", "ray", "plotly", "pydantic", "pyarrow")
 
@@ -45,6 +45,7 @@ class RunDirectory:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._writers: list[DeferredJournalBackend] = []
 
     journal = property(lambda self: self.path / "study.journal")
     config_file = property(lambda self: self.path / "config.yaml")
@@ -79,15 +80,28 @@ class RunDirectory:
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
 
+    def _file_backend(self) -> JournalFileBackend:
+        """The journal file; the run lock makes one process its writer, so open-file locking suffices."""
+        return JournalFileBackend(str(self.journal), lock_obj=JournalFileOpenLock(str(self.journal)))
+
     def storage(self) -> JournalStorage:
-        """Journal storage; the run lock makes us the only writer, so open-file locking suffices."""
-        return JournalStorage(JournalFileBackend(str(self.journal), lock_obj=JournalFileOpenLock(str(self.journal))))
+        """The writer's journal storage (call inside :meth:`locked`): trial parameters and attributes
+        reach the file with the trial's next state change (:class:`~cosearch.journal.DeferredJournalBackend`);
+        :meth:`flush` writes what is held."""
+        backend = DeferredJournalBackend(self._file_backend())
+        self._writers.append(backend)
+        return JournalStorage(backend)
+
+    def flush(self) -> None:
+        """Append every journal record the storages of this object still hold."""
+        for backend in self._writers:
+            backend.flush()
 
     def read_storage(self) -> JournalStorage:
         if not self.journal.exists():
             raise CosearchError(f"{self.path}: no study.journal here; is this a cosearch run directory?")
         check_readable(self.journal)
-        return self.storage()
+        return JournalStorage(self._file_backend())
 
     def write_config(self, resolved: dict[str, Any]) -> None:
         write_atomic(self.config_file, yaml.safe_dump(resolved, sort_keys=False))

@@ -8,12 +8,13 @@ import copy
 import subprocess
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
 from conftest import TINY_SPACE, experiment_dict
 
 from cosearch.cli import main
-from cosearch.journal import repair_journal, scan_journal
+from cosearch.journal import DEFERRED_OPS, DeferredJournalBackend, repair_journal, scan_journal
 from cosearch.results import load_table
 
 #: class -> (file content, or None for a directory; words of the message after ``<file>: ``)
@@ -150,3 +151,62 @@ def test_read_only_commands_name_a_damaged_journal_and_the_way_out(finished_run,
                        f"(cosearch resume {out}) keeps the {records} intact records and the damaged "
                        f"file as study.journal.damaged"), err
         assert journal.read_bytes() == before  # a read-only command changes nothing
+
+
+# ------------------------------------------------------------- grouped journal writes ----
+
+
+class _CountingBackend(optuna.storages.journal.JournalFileBackend):
+    """Optuna's file backend, counting appends (each is one write and one fsync)."""
+
+    appends = 0
+
+    def append_logs(self, logs):
+        type(self).appends += 1
+        super().append_logs(logs)
+
+
+def _plain_reader(journal: Path) -> optuna.Study:
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    return optuna.load_study(study_name="s", storage=storage)
+
+
+def test_deferred_ops_are_optunas_trial_parameter_and_attribute_records():
+    from optuna.storages.journal._storage import JournalOperation
+
+    names = {JournalOperation(code).name for code in DEFERRED_OPS}
+    assert names == {"SET_TRIAL_PARAM", "SET_TRIAL_INTERMEDIATE_VALUE", "SET_TRIAL_USER_ATTR", "SET_TRIAL_SYSTEM_ATTR"}
+
+
+def test_a_trial_reaches_the_journal_in_two_appends_and_reads_back_whole(tmp_path):
+    journal = tmp_path / "study.journal"
+    storage = optuna.storages.JournalStorage(DeferredJournalBackend(_CountingBackend(str(journal))))
+    study = optuna.create_study(study_name="s", storage=storage, directions=["minimize", "maximize"])
+    _CountingBackend.appends = 0
+    trial = study.ask()
+    values = [trial.suggest_categorical(f"p{k}", [1, 2, 3]) for k in range(10)]
+    trial.set_user_attr("record", {"seed": 7})
+    trial.set_user_attr("metrics", {"x": 1.5})
+    assert trial.params == {f"p{k}": v for k, v in enumerate(values)}  # held records are read back at once
+    assert _CountingBackend.appends == 1  # the trial's creation only
+
+    running = _plain_reader(journal).trials[-1]  # what a process killed now leaves on disk
+    assert running.state == optuna.trial.TrialState.RUNNING and running.params == {} and running.user_attrs == {}
+
+    study.tell(trial, [sum(values), 2.0])
+    assert _CountingBackend.appends == 2  # parameters and attributes went with the end of the trial
+    (stored,) = _plain_reader(journal).trials
+    assert stored.params == trial.params and stored.user_attrs == {"record": {"seed": 7}, "metrics": {"x": 1.5}}
+    assert stored.values == [sum(values), 2.0] and stored.state == optuna.trial.TrialState.COMPLETE
+
+
+def test_flush_writes_held_records_of_an_unfinished_trial(tmp_path):
+    journal = tmp_path / "study.journal"
+    backend = DeferredJournalBackend(optuna.storages.journal.JournalFileBackend(str(journal)))
+    study = optuna.create_study(study_name="s", storage=optuna.storages.JournalStorage(backend))
+    trial = study.ask()
+    trial.suggest_int("n", 0, 9)
+    backend.flush()
+    assert _plain_reader(journal).trials[0].params == trial.params
+    backend.flush()  # nothing held: nothing written
+    assert journal.read_text().count("\n") == len(list(optuna.storages.journal.JournalFileBackend(str(journal)).read_logs(0)))

@@ -179,7 +179,7 @@ def test_check_accepts_every_shipped_experiment(capsys):
 def test_study_objectives_carry_their_metric_names(write_experiment, tmp_path):
     out = tmp_path / "run"
     assert main(["run", str(write_experiment(trials=2)), "--out", str(out), "--no-progress"]) == 0
-    storage = RunDirectory(out).storage()
+    storage = RunDirectory(out).read_storage()
     (summary,) = optuna.get_all_study_summaries(storage)
     assert optuna.load_study(study_name=summary.study_name, storage=storage).metric_names == ["proxy_score", "hw_energy_pj"]
 

@@ -409,6 +409,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
             raise
         finally:
             backends.close()
+            run_dir.flush()
             table = write_results(run_dir, loop.spec, loop.storage)
             run_dir.end_session(status, len(table))
     return RunResult(run_dir, table, status)
