@@ -185,8 +185,8 @@ def test_hardware_map_and_cost_breakdown_of_a_pareto_design(snas):
 
 def test_breakdown_absent_or_partial_degrades():
     assert breakdown_info({}) is None and breakdown_info(None) is None
-    assert breakdown_info({"hw_breakdown": {"layers": []}}) is None
-    partial = breakdown_info({"hw_breakdown": {"layers": [{"name": "conv1", "energy_pj": 2.0, "area_mm2": 0.5}]}})
+    assert breakdown_info({"hw_breakdown": {"layers": {"name": []}}}) is None
+    partial = breakdown_info({"hw_breakdown": {"layers": {"name": ["conv1"], "energy_pj": [2.0], "area_mm2": [0.5]}}})
     assert partial.energy_pj == {"total": [2.0]} and partial.area_mm2 == {"total": [0.5]} and partial.latency_ns == [0.0]
     assert layer_map({"network": {"arch": "unknown"}}) == []
 

@@ -299,8 +299,8 @@ def test_event_input_end_to_end_first_layer_priced_as_spikes(tmp_path: Path) -> 
         candidate = Candidate(network=events, timesteps=timesteps, seed=1)
         metrics = proxy.evaluate(candidate, {})
         assert np.isfinite(metrics["proxy_score"]) and 0 < metrics["proxy_input_activity"][0] < 1  # sparse spikes in
-        energy[timesteps] = cost.evaluate(candidate, metrics)["hw_breakdown"]["layers"][0]["energy_pj"]
-        direct_energy = cost.evaluate(Candidate(network=direct, timesteps=timesteps), {})["hw_breakdown"]["layers"][0]["energy_pj"]
+        energy[timesteps] = cost.evaluate(candidate, metrics)["hw_breakdown"]["layers"]["energy_pj"][0]
+        direct_energy = cost.evaluate(Candidate(network=direct, timesteps=timesteps), {})["hw_breakdown"]["layers"]["energy_pj"][0]
         # events: T passes of 1 bit-plane; direct: one pass of the mapping's input_bits (8) bit-planes
         assert energy[timesteps] < direct_energy
     assert energy[4] == pytest.approx(2 * energy[2], rel=1e-6)  # the event stem runs every timestep

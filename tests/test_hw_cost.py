@@ -12,7 +12,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext
 from cosearch.evaluators.cost import CostEvaluator
-from cosearch.hw import load_hardware, map_candidates, price
+from cosearch.hw import breakdown_rows, load_hardware, map_candidates, price
 from cosearch.workload import canonical_genome
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,8 +115,11 @@ def test_evaluator_metrics_batch_and_breakdown():
         assert metrics["hw_edap"] == pytest.approx(
             metrics["hw_energy_pj"] * metrics["hw_latency_ns"] * metrics["hw_area_mm2"])
         json.dumps(metrics["hw_breakdown"])
-        layers = metrics["hw_breakdown"]["layers"]
+        layers = breakdown_rows(metrics["hw_breakdown"])
         assert len(layers) == 14 and sum(layer["energy_pj"] for layer in layers) == pytest.approx(metrics["hw_energy_pj"])
+        for layer in layers:  # the columns regroup into layers whose components add up to the layer
+            assert sum(layer["energy_by_component_pj"].values()) == pytest.approx(layer["energy_pj"])
+            assert sum(layer["area_by_component_mm2"].values()) == pytest.approx(layer["area_mm2"])
         assert sum(layer["latency_ns"] for layer in layers) == pytest.approx(metrics["hw_latency_ns"])
         assert max(layer["stage_ns"] for layer in layers) == pytest.approx(1e9 / metrics["hw_throughput_ips"])
 

@@ -129,21 +129,27 @@ class Breakdown:
 def breakdown_info(details: Mapping[str, Any] | None) -> Breakdown | None:
     """The cost breakdown of a record's ``details``, or None when it holds none."""
     raw = (details or {}).get("hw_breakdown")
-    if not isinstance(raw, Mapping) or not raw.get("layers"):
+    if not isinstance(raw, Mapping):
         return None
-    layers = list(raw["layers"])
+    table = raw.get("layers")
+    if not isinstance(table, Mapping) or not table.get("name"):
+        return None
+    count = len(table["name"])
+
+    def column(name: str) -> list[float]:
+        return [float(v) for v in table.get(name) or [0.0] * count]
 
     def by_component(per_layer: str, total: str) -> dict[str, list[float]]:
-        components = list(dict.fromkeys(k for layer in layers for k in layer.get(per_layer, {})))
+        components = table.get(per_layer) or {}
         if not components:
-            return {"total": [float(layer.get(total, 0.0)) for layer in layers]}
-        return {c: [float(layer.get(per_layer, {}).get(c, 0.0)) for layer in layers] for c in components}
+            return {"total": column(total)}
+        return {c: [float(v) for v in values] for c, values in components.items()}
 
     return Breakdown(
-        layers=[str(layer.get("name", i)) for i, layer in enumerate(layers)],
+        layers=[str(name) for name in table["name"]],
         energy_pj=by_component("energy_by_component_pj", "energy_pj"),
         area_mm2=by_component("area_by_component_mm2", "area_mm2"),
-        latency_ns=[float(layer.get("latency_ns", 0.0)) for layer in layers],
+        latency_ns=column("latency_ns"),
         totals={"energy_pj": dict(raw.get("energy_by_component_pj", {})),
                 "area_mm2": dict(raw.get("area_by_component_mm2", {}))},
     )

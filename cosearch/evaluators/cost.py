@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cosearch.core.allocation import paused_gc
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
@@ -65,6 +66,10 @@ class CostEvaluator(Evaluator):
 
     def evaluate_batch(self, candidates: Sequence[Candidate], upstream: Sequence[Mapping[str, Any]]) -> list[Metrics]:
         """All candidates in one vectorised pricing call."""
+        with paused_gc():
+            return self._evaluate_batch(candidates, upstream)
+
+    def _evaluate_batch(self, candidates: Sequence[Candidate], upstream: Sequence[Mapping[str, Any]]) -> list[Metrics]:
         activities = [u.get(ACTIVITY_METRIC) for u in upstream] if self.use_activity else None
         layers = map_candidates(candidates, self.model, activities)
         cost = price(layers, self.model)

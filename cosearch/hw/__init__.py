@@ -21,6 +21,7 @@ from cosearch.hw.cost import (
     AREA_COMPONENTS,
     ENERGY_COMPONENTS,
     CostArrays,
+    breakdown_rows,
     breakdowns,
     price,
 )
@@ -30,7 +31,7 @@ from cosearch.hw.model import HARDWARE_SECTION_KEYS, HardwareModel, load_hardwar
 
 __all__ = [
     "ADC_MODELS", "AREA_COMPONENTS", "ENERGY_COMPONENTS", "HARDWARE_SECTION_KEYS", "NOISE_MODELS", "AdcTable",
-    "CostArrays", "Device", "DeviceNoise", "HardwareModel", "LayerArrays", "NetworkShapes", "breakdowns",
+    "CostArrays", "Device", "DeviceNoise", "HardwareModel", "LayerArrays", "NetworkShapes", "breakdown_rows", "breakdowns",
     "code_moments", "level_moments", "load_hardware", "load_hardware_section", "map_candidates", "network_shapes",
     "price",
 ]

@@ -26,6 +26,7 @@ count 2 * M * R * Cout per layer run (XPert's count), times the runs; TOPS use t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -286,36 +287,59 @@ def _component_areas(
     }
 
 
+#: Per-layer columns of a breakdown besides ``name``, ``slot`` and the two by-component maps.
+LAYER_COLUMNS: tuple[str, ...] = ("energy_pj", "latency_ns", "stage_ns", "area_mm2", "tiles", "crossbars", "pes",
+                                  "duplication")
+
+
 def breakdowns(cost: CostArrays, layers: LayerArrays) -> list[dict[str, Any]]:
-    """JSON-ready per-layer and per-component breakdown of every candidate of the batch."""
-    energy_names, area_names = list(cost.energy_pj), list(cost.area_um2)
-    energy = np.stack([cost.energy_pj[k] for k in energy_names], axis=-1).tolist()  # [n][L][component]
-    area = (np.stack([cost.area_um2[k] for k in area_names], axis=-1) * 1e-6).tolist()
-    scalars = np.stack([cost.layer_energy_pj, cost.latency_ns, cost.stage_ns, cost.layer_area_um2 * 1e-6,
-                        np.round(cost.tiles, 6)], axis=-1).tolist()
-    counts = np.stack([cost.crossbars, cost.pes, cost.duplication], axis=-1).astype(int).tolist()
-    energy_totals = np.stack([v.sum(axis=1) for v in cost.energy_pj.values()], axis=-1).tolist()
-    area_totals = (np.stack([v.sum(axis=1) for v in cost.area_um2.values()], axis=-1) * 1e-6).tolist()
+    """JSON-ready breakdown of every candidate of the batch.
+
+    Each holds the inference ``latency_ns``, pipeline ``period_ns``, chip ``tiles``, totals by
+    component (``energy_by_component_pj`` [pJ], ``area_by_component_mm2`` [mm^2], the latter with
+    the ``global_buffer``) and ``layers``: columns with one entry per layer (``name``, ``slot``,
+    :data:`LAYER_COLUMNS`, and ``energy_by_component_pj`` / ``area_by_component_mm2`` mapping each
+    component to its per-layer list). Columns, not one dict per layer: a batch of 1,000 VGG16
+    candidates builds 1,000 small dicts instead of 14,000 (see :func:`breakdown_rows`).
+    """
+    per_layer = {
+        "energy_pj": cost.layer_energy_pj, "latency_ns": cost.latency_ns, "stage_ns": cost.stage_ns,
+        "area_mm2": cost.layer_area_um2 * 1e-6, "tiles": np.round(cost.tiles, 6),
+        "crossbars": cost.crossbars.astype(int), "pes": cost.pes.astype(int), "duplication": cost.duplication.astype(int),
+    }
+    columns = {name: per_layer[name].tolist() for name in LAYER_COLUMNS}  # [n][L] each
+    energy = {k: v.tolist() for k, v in cost.energy_pj.items()}
+    area = {k: (v * 1e-6).tolist() for k, v in cost.area_um2.items()}
+    energy_totals = {k: v.sum(axis=1).tolist() for k, v in cost.energy_pj.items()}
+    area_totals = {k: (v.sum(axis=1) * 1e-6).tolist() for k, v in cost.area_um2.items()}
+    latency, period, tiles = cost.inference_latency_ns.tolist(), cost.period_ns.tolist(), cost.chip_tiles.tolist()
+    global_buffer_mm2 = float(cost.global_buffer_area_um2) * 1e-6
     out = []
     for index, (names, slots) in enumerate(zip(layers.names, layers.slots)):
-        per_layer = []
-        for column, (name, slot) in enumerate(zip(names, slots)):
-            layer_energy, latency, stage, layer_area, tiles = scalars[index][column]
-            crossbars, pes, duplication = counts[index][column]
-            per_layer.append({
-                "name": name, "slot": int(slot), "energy_pj": layer_energy, "latency_ns": latency, "stage_ns": stage,
-                "area_mm2": layer_area, "crossbars": crossbars, "pes": pes, "duplication": duplication, "tiles": tiles,
-                "energy_by_component_pj": dict(zip(energy_names, energy[index][column])),
-                "area_by_component_mm2": dict(zip(area_names, area[index][column])),
-            })
-        chip_area = dict(zip(area_names, area_totals[index]))
-        chip_area["global_buffer"] = cost.global_buffer_area_um2 * 1e-6
+        count = len(names)
+        chip_area = {k: v[index] for k, v in area_totals.items()}
+        chip_area["global_buffer"] = global_buffer_mm2
+        table: dict[str, Any] = {"name": list(names), "slot": list(slots)}
+        table.update({name: column[index][:count] for name, column in columns.items()})
+        table["energy_by_component_pj"] = {k: v[index][:count] for k, v in energy.items()}
+        table["area_by_component_mm2"] = {k: v[index][:count] for k, v in area.items()}
         out.append({
-            "latency_ns": float(cost.inference_latency_ns[index]),
-            "period_ns": float(cost.period_ns[index]),
-            "tiles": int(cost.chip_tiles[index]),
-            "energy_by_component_pj": dict(zip(energy_names, energy_totals[index])),
+            "latency_ns": latency[index], "period_ns": period[index], "tiles": int(tiles[index]),
+            "energy_by_component_pj": {k: v[index] for k, v in energy_totals.items()},
             "area_by_component_mm2": chip_area,
-            "layers": per_layer,
+            "layers": table,
         })
     return out
+
+
+def breakdown_rows(breakdown: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``layers`` columns of one :func:`breakdowns` entry as one dict per layer (the by-component
+    maps become per-layer dicts), for tables and checks that read layer by layer."""
+    table = breakdown["layers"]
+    nested = ("energy_by_component_pj", "area_by_component_mm2")
+    rows = []
+    for index in range(len(table["name"])):
+        row = {key: values[index] for key, values in table.items() if key not in nested}
+        row.update({key: {c: v[index] for c, v in table.get(key, {}).items()} for key in nested})
+        rows.append(row)
+    return rows

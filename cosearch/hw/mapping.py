@@ -130,7 +130,7 @@ def map_candidates(
     shape_rows = np.zeros((len(SHAPE_COLUMNS), n, width))
     per_ts = np.zeros((n, width), dtype=bool)
     valid = np.zeros((n, width), dtype=bool)
-    columns = {key: np.zeros((n, width)) for key in MAPPING_KEYS}
+    mapped: dict[str, list[list[Any]]] = {key: [] for key in MAPPING_KEYS}  # padded rows, one array each at the end
     activity = np.full((n, width), model.chip.default_activity)
     names: list[list[str]] = []
     slots: list[list[int]] = []
@@ -138,24 +138,27 @@ def map_candidates(
     for row, (candidate, network) in enumerate(zip(candidates, per_layer)):
         layer_slots = network.slots
         count = len(layer_slots)
+        padding = [0] * (width - count)
         names.append(network.names)
         slots.append(layer_slots)
         valid[row, :count] = True
         shape_rows[:, row, :count] = network.rows.T
         per_ts[row, :count] = network.per_timestep
         hardware = candidate.hardware
-        for key, column in columns.items():
+        for key, rows in mapped.items():
             value = hardware.get(key, defaults[key])
             values = [value[s] for s in layer_slots] if isinstance(value, (tuple, list)) else [value] * count
             if key in lookups:
-                values = [_lookup(lookups[key], v, key) for v in values]
-            column[row, :count] = values
+                index = lookups[key]
+                values = [index[v] if isinstance(v, str) and v in index else _lookup(index, v, key) for v in values]
+            rows.append(values + padding)
         measured = activities[row] if activities is not None else None
         if measured is not None:
             for column_index, slot in enumerate(layer_slots):
                 value = measured[slot] if slot < len(measured) else None
                 if value is not None:
                     activity[row, column_index] = float(value)
+    columns = {key: _as_array(rows, n, width, key) for key, rows in mapped.items()}
     _check_ranges(columns, valid, activity)
     shape = dict(zip(SHAPE_COLUMNS, shape_rows))
     input_bits = np.where(shape["native_input_bits"] > 0, shape["native_input_bits"], columns["input_bits"])
@@ -183,6 +186,15 @@ def map_candidates(
         names=names,
         slots=slots,
     )
+
+
+def _as_array(rows: list[list[Any]], n: int, width: int, key: str) -> np.ndarray:
+    """``[n, width]`` floats of one mapping key; ConfigError naming the key for a value that is no number."""
+    try:
+        return np.array(rows, dtype=float).reshape(n, width)
+    except (TypeError, ValueError):
+        bad = next(v for r in rows for v in r if not isinstance(v, (int, float)))
+        raise ConfigError("", f"candidate.hardware.{key}", f"must be a number (got {bad!r})") from None
 
 
 def _lookup(index: Mapping[str, int], value: Any, key: str) -> int:

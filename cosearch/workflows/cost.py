@@ -27,7 +27,7 @@ import yaml
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
-from cosearch.hw.cost import breakdowns, price
+from cosearch.hw.cost import breakdown_rows, breakdowns, price
 from cosearch.hw.mapping import NetworkShapes, map_candidates, network_shapes
 from cosearch.hw.model import HardwareModel, load_hardware
 from cosearch.workload import LayerShape, network_layers
@@ -217,7 +217,7 @@ def cost_table(result: Mapping[str, Any]) -> str:
     breakdown, metrics = result["breakdown"], result["metrics"]
     lines = [f"{'layer':<12} {'crossbars':>9} {'PEs':>5} {'tiles':>7} {'copies':>6} {'energy pJ':>12} "
              f"{'stage ns':>12} {'latency ns':>12} {'area mm2':>9}"]
-    for layer in breakdown["layers"]:
+    for layer in breakdown_rows(breakdown):
         lines.append(f"{layer['name']:<12} {layer['crossbars']:>9} {layer['pes']:>5} {layer['tiles']:>7.3g} "
                      f"{layer['duplication']:>6} {layer['energy_pj']:>12.4g} {layer['stage_ns']:>12.4g} "
                      f"{layer['latency_ns']:>12.4g} {layer['area_mm2']:>9.4g}")
