@@ -30,8 +30,8 @@ from _common import random_backward_cells  # noqa: E402
 
 from cosearch.core.candidate import Candidate  # noqa: E402
 from cosearch.data import EventSet, ImageSet, load_dataset, load_inputs  # noqa: E402
-from cosearch.evaluators.proxy import available_cores  # noqa: E402
 from cosearch.proxy import ProxySettings, proxy_score  # noqa: E402
+from cosearch.snn.threads import available_cores  # noqa: E402
 
 SETTINGS = ProxySettings.from_mapping({"batch_size": 64, "repeats": 2, "channel_scale": 0.125})
 

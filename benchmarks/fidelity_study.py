@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import random_backward_cells
 
 from cosearch.data import load_dataset
-from cosearch.evaluators.proxy import available_cores
 from cosearch.proxy import ProxySettings, proxy_score
+from cosearch.snn.threads import available_cores
 
 REFERENCE = ProxySettings(batch_size=256, repeats=2, channel_scale=0.5, dtype="float32")
 SCREENING = [

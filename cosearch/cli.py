@@ -289,9 +289,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _set_threads(threads: int | None) -> None:
     import torch
 
-    from cosearch.evaluators.proxy import available_cores
+    from cosearch.snn.threads import cpu_threads
 
-    torch.set_num_threads(threads or available_cores())
+    torch.set_num_threads(threads or cpu_threads())
 
 
 def _add_training_flags(parser: argparse.ArgumentParser, epochs: int, channel_scale: float, train_size: int | None) -> None:
@@ -306,8 +306,8 @@ def _add_training_flags(parser: argparse.ArgumentParser, epochs: int, channel_sc
                         help="auto (cuda when torch sees a GPU, else cpu), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--data-root", help="dataset folder (else the run's data.root, else $COSEARCH_DATA)")
     parser.add_argument("--threads", type=int,
-                        help="torch CPU threads (train: $OMP_NUM_THREADS, else all cores; validate: 1, robust on a shared "
-                             "machine where OpenMP spin-waits make 2 threads up to 10x slower)")
+                        help="torch CPU threads (train: $OMP_NUM_THREADS, else one per core no other process keeps busy; "
+                             "validate: 1, robust on a shared machine where OpenMP spin-waits make 2 threads up to 10x slower)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import torch
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
@@ -14,19 +11,8 @@ from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, locate_data
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
+from cosearch.snn.threads import use_cpu_threads
 from cosearch.workload import canonical_genome, family, narrowest_channels_lost
-
-
-def available_cores() -> int:
-    """CPU cores this process may use: $OMP_NUM_THREADS when set (Ray sets it to a worker's
-    CPU reservation, so two 1-CPU workers do not oversubscribe), else the cores it may run on."""
-    reserved = os.environ.get("OMP_NUM_THREADS", "")
-    if reserved.isdigit() and int(reserved) > 0:
-        return int(reserved)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class ProxyEvaluator(Evaluator):
@@ -36,7 +22,8 @@ class ProxyEvaluator(Evaluator):
     (keys and defaults of :class:`~cosearch.proxy.ProxySettings`), validated on construction.
     Images: the ``train`` split of the experiment's ``data`` section (``dataset``, ``root``,
     ``download``), located on construction and read once, at the first evaluation.
-    Torch uses the cores available to the process (:func:`available_cores`) and runs where
+    Torch uses one thread per free core, decided before each candidate
+    (:func:`cosearch.snn.threads.cpu_threads`), and runs where
     ``device`` says (default ``auto``: a CUDA GPU when there is one, e.g. one Ray reserved with
     ``backend.gpus_per_worker``, else the CPU).
 
@@ -66,7 +53,6 @@ class ProxyEvaluator(Evaluator):
         self.hardware = None
         if self.settings.noise:  # load (and check) the cards now, as the cost evaluator does
             self.hardware = load_hardware_section(self.context.project_dir, self.context.hardware)
-        torch.set_num_threads(available_cores())
 
     @property
     def images(self) -> ImageSet | EventSet:
@@ -93,4 +79,5 @@ class ProxyEvaluator(Evaluator):
         return f"options.{key}" if key in self.options else f"proxy.{key}"
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
+        use_cpu_threads()
         return proxy_score(candidate, self.images, self.settings, self.hardware).metrics()

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from cosearch.accuracy.hardware import HardwareAccuracy, checkpoint_accuracy, settings_from_mapping
 from cosearch.core.candidate import Candidate
@@ -47,8 +46,8 @@ from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.core.files import write_json
 from cosearch.data import ImageSet, load_dataset, locate_data
-from cosearch.evaluators.proxy import available_cores
 from cosearch.hw import load_hardware_section
+from cosearch.snn.threads import use_cpu_threads
 from cosearch.workflows.train import TrainSettings, train_candidate
 from cosearch.workload import narrowest_channels_lost
 
@@ -86,7 +85,6 @@ class TrainEvaluator(Evaluator):
         self._data = locate_data(self.context.data, self.context.experiment_dir)
         self._splits: dict[str, ImageSet] = {}
         self.hardware = load_hardware_section(self.context.project_dir, self.context.hardware)
-        torch.set_num_threads(available_cores())
 
     def images(self, split: str) -> ImageSet:
         if split not in self._splits:
@@ -113,6 +111,7 @@ class TrainEvaluator(Evaluator):
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
         self.settings.check("options.", network=candidate.network)  # this design keeps >= 1 channel per layer
+        use_cpu_threads()  # one thread per free core, decided per design
         if self.context.run_dir is None:
             raise CosearchError("the train evaluator keeps its checkpoints in the run directory: "
                                 "run it from an experiment (cosearch run)")
