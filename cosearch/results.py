@@ -44,6 +44,7 @@ class RunSpec:
     directions: list[str]
     constraints: list[tuple[str, str, float]]  # (metric, op, bound)
     reference: dict[str, float] | None
+    dataset: str = "cifar10"  # the experiment's data.dataset (a name of cosearch.data.DATASETS)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> RunSpec:
@@ -55,6 +56,7 @@ class RunSpec:
             directions=[o["direction"] for o in config["objectives"]],
             constraints=[(c["metric"], c["op"], float(c["bound"])) for c in config.get("constraints", [])],
             reference=config.get("reference_point"),
+            dataset=str((config.get("data") or {}).get("dataset", "cifar10")),
         )
 
 

@@ -246,7 +246,7 @@ def test_cli_dashboard_writes_one_self_contained_file(runs, tmp_path, capsys):
     page = out.read_text()
     assert not re.search(r"<script[^>]+src=", page) and "* plotly.js v" in page  # plotly.js inlined
     assert all(f'id="fig-{name}"' in page for name in ("pareto", "compare", "progress", "parallel", "map"))
-    assert 'data-trial="' in page and "vgg16_slim" in page
+    assert 'data-trial="' in page and "vgg16_slim" in page and "dataset: cifar10" in page
     assert main(["dashboard", str(tmp_path / "nowhere")]) == 2
 
 

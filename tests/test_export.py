@@ -69,6 +69,7 @@ def test_export_cli_from_a_run_directory(write_experiment, tmp_path) -> None:
     assert main(["export", str(run), "--trial", "1", "-o", str(out)]) == 0
     document = yaml.safe_load(out.read_text())
     assert document["source"]["trial"] == 1 and document["candidate"]["network"]["arch"] == "vgg16"
+    assert document["source"]["dataset"] == "cifar10"
     assert "proxy_score" in document["metrics"] and "objective_hw_energy_pj" in document["metrics"]
     candidate, _ = read_genome(out)
     from cosearch.results import load_records

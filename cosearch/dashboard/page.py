@@ -164,7 +164,8 @@ def _header(main: RunData, others: Sequence[RunData]) -> str:
                  f"{int(table['pareto'].sum())} Pareto · hypervolume {table['hypervolume'].iloc[-1]:.5g}")
     compared = f"<p>compared with: {html.escape(', '.join(o.label for o in others))}</p>" if others else ""
     return (f"<header><h1>cosearch dashboard: {html.escape(main.label)}</h1>"
-            f"<p>{html.escape(str(main.path))} · phases: {html.escape(', '.join(main.spec.phases))}</p>"
+            f"<p>{html.escape(str(main.path))} · dataset: {html.escape(main.spec.dataset)} · phases: "
+            f"{html.escape(', '.join(main.spec.phases))}</p>"
             f"<p>{html.escape(stats)}</p><p>objectives: {html.escape(objectives)} · constraints: "
             f"{html.escape(constraints)}</p>{compared}</header>")
 

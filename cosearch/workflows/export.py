@@ -4,7 +4,7 @@ XPert network CSV), and back.
 A genome file is plain data, readable without cosearch::
 
     format: cosearch-genome/1
-    source: {run_dir: runs/x, trial: 12, experiment: x}
+    source: {run_dir: runs/x, trial: 12, experiment: x, phase: search, dataset: cifar10}
     candidate:                 # cosearch.core.candidate.Candidate.to_dict()
       network: {arch: snasnet, cell: [[0, 3, 0, 3], ...], channels: 128, ...}
       timesteps: 5
@@ -104,7 +104,7 @@ def _trial_metrics(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def trial_document(run_dir: str | Path, trial: int, table: Any = None, records: Any = None) -> dict[str, Any]:
     """The genome document of trial ``trial`` (the results table's ``trial`` id) of a run."""
-    from cosearch.results import load_records, load_table
+    from cosearch.results import RunSpec, load_records, load_table
     from cosearch.run_dir import RunDirectory
 
     table = load_table(run_dir) if table is None else table
@@ -119,8 +119,9 @@ def trial_document(run_dir: str | Path, trial: int, table: Any = None, records: 
     details = records[trial].get("details") or {}
     metrics = _trial_metrics(row)
     metrics.update({k: to_jsonable(v) for k, v in details.items() if k.startswith("proxy_") and k not in metrics})
-    name = RunDirectory(run_dir).read_config().get("name", "")
-    source = {"run_dir": str(run_dir), "trial": int(trial), "experiment": name, "phase": row.get("phase", "")}
+    config = RunDirectory(run_dir).read_config()
+    source = {"run_dir": str(run_dir), "trial": int(trial), "experiment": config.get("name", ""),
+              "phase": row.get("phase", ""), "dataset": RunSpec.from_config(config).dataset}
     return genome_document(Candidate.from_dict(candidate), metrics, source)
 
 
