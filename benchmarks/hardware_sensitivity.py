@@ -37,7 +37,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.data import load_dataset
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, proxy_score
-from cosearch.workflows.train import CHECKPOINT, make_model, subset
+from cosearch.workflows.train import CHECKPOINT, evaluation_subset, make_model
 
 #: (T, device, ADC bits): None = the checkpoint's T. The base setting (T of training, RRAM without
 #: a noise model, 5-bit ADC) with one axis moved at a time, plus noisy devices at coarse ADCs.
@@ -105,7 +105,7 @@ def main() -> None:
     new = 0
     for folder in args.checkpoints:
         candidate, state = load_checkpoint(folder)
-        test = subset(load_dataset({}, split="test"), args.test_size, int(state["settings"]["seed"]) + 1)
+        test = evaluation_subset(load_dataset({}, split="test"), args.test_size, int(state["settings"]["seed"]))
         for setting in GRID:
             key = (folder.name, setting[0] or candidate.timesteps, setting[1], setting[2])
             if key in seen or (args.limit is not None and new >= args.limit):

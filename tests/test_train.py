@@ -203,7 +203,7 @@ def test_bad_settings_name_their_option(settings: TrainSettings, option: str, ke
 def test_a_width_that_rounds_a_layer_to_zero_channels_is_refused() -> None:
     vgg = canonical_genome({"arch": "vgg16"})  # narrowest layer: 64 channels
     TrainSettings(channel_scale=1 / 64).check("--", vgg)  # 1 channel: allowed
-    with pytest.raises(ConfigError, match=r"^command line: --channel-scale: 0.005 leaves a layer of 64 channels with 0.32"):
+    with pytest.raises(ConfigError, match=r"^command line: --channel-scale: 0.005 leaves network.channels 64 with 0.32 channels \(rounds to 0\); allowed: >= 0.0078"):
         TrainSettings(channel_scale=0.005).check("--", vgg)
 
 
@@ -224,7 +224,7 @@ def _genome_file(tmp_path) -> str:
     (["--epochs", "0"], "--epochs: must be an integer >= 1 (got 0)"),
     (["--device", "tpu"], "--device: must be one of auto, cpu, cuda, cuda:N (got 'tpu')"),
     (["--device", "cuda"], "--device: cuda asked but torch sees no CUDA GPU"),
-    (["--channel-scale", "0.1"], "--channel-scale: 0.1 leaves a layer of 4 channels with 0.4 (rounds to 0)"),
+    (["--channel-scale", "0.1"], "--channel-scale: 0.1 leaves network.channels 4 with 0.4 channels (rounds to 0); allowed: >= 0.125"),
 ])
 def test_train_cli_exits_2_naming_the_option(tmp_path, monkeypatch, capsys, flags: list[str], message: str) -> None:
     from cosearch.cli import main

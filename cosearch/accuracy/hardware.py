@@ -60,7 +60,7 @@ from cosearch.proxy.noise import (
     program_network,
 )
 from cosearch.snn.protocol import SpikingNetwork
-from cosearch.workflows.train import CHECKPOINT, evaluate, make_model, subset
+from cosearch.workflows.train import CHECKPOINT, evaluate, evaluation_subset, make_model
 from cosearch.workload import network_layers
 
 #: Mixed into the seed of every device draw (:func:`draw_seed`).
@@ -242,7 +242,7 @@ def checkpoint_accuracy(out_dir: str | Path, hardware: HardwareModel, test_image
     net, _ = make_model(candidate, float(state["channel_scale"]), trained["classifier_init"])
     assert isinstance(net, SpikingNetwork)
     net.load_state_dict(state["model"])
-    test = subset(test_images, trained["test_size"], int(trained["seed"]) + 1)
+    test = evaluation_subset(test_images, trained["test_size"], int(trained["seed"]))
     return hardware_accuracy(net, candidate, hardware, test, settings)
 
 

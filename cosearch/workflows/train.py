@@ -147,15 +147,14 @@ def _is_number(value: Any) -> bool:
 def check_width(network: Mapping[str, Any], scale: float, where: str, source: str = "") -> None:
     """ConfigError (naming ``where``) when ``scale`` rounds a layer of ``network`` to 0 channels,
     as :func:`cosearch.workload.scale_channels` rounds them (which would keep 1 channel silently)."""
-    from cosearch.workload import canonical_genome
+    from cosearch.workload import canonical_genome, narrowest_channels_lost
 
     channels = canonical_genome(network).get("channels")
     if channels is None:
         return
-    smallest = min(channels) if isinstance(channels, (list, tuple)) else channels
-    if round(smallest * scale) < 1:
-        raise ConfigError(source, where, f"{scale:g} leaves a layer of {smallest} channels with {smallest * scale:.3g} "
-                                     f"(rounds to 0); use at least {0.5 / smallest:.3g}")
+    lost = narrowest_channels_lost(channels if isinstance(channels, (list, tuple)) else [channels], scale)
+    if lost:
+        raise ConfigError(source, where, lost)
 
 
 @dataclass(frozen=True)
@@ -229,6 +228,12 @@ def subset(images: ImageSet, size: int | None, seed: int) -> ImageSet:
         return images
     index = np.sort(images.indices(size, seed, repeat=7))
     return ImageSet(images.images[index], images.labels[index], images.mean, images.std)
+
+
+def evaluation_subset(images: ImageSet, size: int | None, seed: int) -> ImageSet:
+    """The test images a training with ``seed`` reports on: :func:`subset` with seed ``seed + 1``
+    (the training subset takes ``seed``)."""
+    return subset(images, size, seed + 1)
 
 
 # ---------------------------------------------------------------- model --
@@ -323,7 +328,7 @@ def train_candidate(
     net, genome = make_model(candidate, settings.channel_scale, settings.classifier_init)
     net.to(device)
     train_set = subset(train_images, settings.train_size, settings.seed)
-    test_set = subset(test_images, settings.test_size, settings.seed + 1)
+    test_set = evaluation_subset(test_images, settings.test_size, settings.seed)
     steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     total_steps = settings.epochs * steps_per_epoch
     budget = settings.time_budget_s
