@@ -203,7 +203,8 @@ def test_bad_settings_name_their_option(settings: TrainSettings, option: str, ke
 def test_a_width_that_rounds_a_layer_to_zero_channels_is_refused() -> None:
     vgg = canonical_genome({"arch": "vgg16"})  # narrowest layer: 64 channels
     TrainSettings(channel_scale=1 / 64).check("--", vgg)  # 1 channel: allowed
-    with pytest.raises(ConfigError, match=r"^command line: --channel-scale: 0.005 leaves network.channels 64 with 0.32 channels \(rounds to 0\); allowed: >= 0.0078"):
+    words = r"^command line: --channel-scale: 0.005 leaves network.channels 64 with 0.32 channels \(rounds to 0\); allowed: >= 0.0078"
+    with pytest.raises(ConfigError, match=words):
         TrainSettings(channel_scale=0.005).check("--", vgg)
 
 
