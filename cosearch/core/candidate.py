@@ -138,6 +138,11 @@ class Candidate:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    def design(self) -> dict[str, Any]:
+        """What identifies the design, JSON-ready: network, T and hardware mapping (not the seed or
+        the sampler's params: two trials that sampled the same design have equal designs)."""
+        return {key: value for key, value in self.to_dict().items() if key in ("network", "timesteps", "hardware")}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
         return cls(

@@ -100,9 +100,7 @@ class TrainEvaluator(Evaluator):
     def design(self, candidate: Candidate) -> tuple[str, Candidate]:
         """(checkpoint key, the candidate as trained: same design, seed derived from the key)."""
         settings = {f.name: getattr(self.settings, f.name) for f in fields(self.settings) if f.name != "seed"}
-        document = {"network": candidate.to_dict()["network"], "timesteps": candidate.timesteps,
-                    "hardware": candidate.to_dict()["hardware"], "train": settings,
-                    "hardware_eval": asdict(self.eval_settings)}
+        document = {**candidate.design(), "train": settings, "hardware_eval": asdict(self.eval_settings)}
         digest = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
         seed = int(np.random.SeedSequence(int(digest[:16], 16)).generate_state(1)[0])
         trained = Candidate(network=candidate.network, timesteps=candidate.timesteps, hardware=candidate.hardware,

@@ -181,7 +181,7 @@ def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000) 
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             continue
         study.tell(trial, 0.0)
-        key = json.dumps([candidate.network, candidate.timesteps, candidate.hardware], sort_keys=True, default=str)
+        key = json.dumps(candidate.design(), sort_keys=True)
         if key in seen:
             continue
         seen.add(key)
