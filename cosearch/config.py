@@ -10,6 +10,8 @@ Schema (see README "Experiment files" for the full guide)::
     data: {dataset: cifar10, root: null, batch_size: 128, download: false}
     space: search_spaces/xpert_vgg16.yaml   # or an inline mapping (cosearch.space)
     evaluators: [proxy, cost]      # names or {type: module:Class, options: {...}}
+                                   # cheap first: [cost, {type: proxy, skip_when: [constraints]},
+                                   #               {type: cost, options: {use_activity: true}}]
     objectives:
       - {metric: proxy_score, direction: maximize}
       - {metric: hw_edap, direction: minimize}
@@ -46,8 +48,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -120,9 +124,28 @@ class _Typed(_Strict):
         return {"type": data} if isinstance(data, str) else data
 
 
+class PreselectConfig(_Strict):
+    """Surrogate-guided pre-selection (:mod:`cosearch.search.preselect`, docs/search.md): once the
+    phase has ``startup`` finished trials that were not screened, each new trial is the best of ``pool`` random draws,
+    priced by the evaluators before the first ``skip_when`` screen and ranked by the hypervolume it
+    is predicted to add (a Bayesian linear model of the expensive metrics, Thompson-sampled)."""
+
+    pool: int = Field(256, ge=2)
+    startup: int = Field(20, ge=1)
+
+
 class SearcherConfig(_Typed):
     type: str = "tpe"
     options: dict[str, Any] = Field(default_factory=dict)
+    preselect: PreselectConfig | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_preselect(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``preselect`` key when unset, so run directories made before it existed still resume."""
+        data: dict[str, Any] = handler(self)
+        if data.get("preselect") is None:
+            data.pop("preselect", None)
+        return data
 
     @field_validator("type")
     @classmethod
@@ -163,9 +186,58 @@ class BackendConfig(_Typed):
     temp_dir: str | None = None
 
 
+class SkipConditionConfig(_Strict):
+    """``metric op bound``: the evaluator it is listed on, and every one after it, is skipped when
+    this holds on the metrics of the evaluators before (``{metric: hw_adc_bits_min, "<=": 1}``)."""
+
+    metric: str
+    op: Literal["<", "<=", ">", ">="]
+    bound: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            ops = [op for op in ("<", "<=", ">", ">=") if op in data]
+            if len(ops) == 1 and "op" not in data:
+                data = {k: v for k, v in data.items() if k != ops[0]} | {"op": ops[0], "bound": data[ops[0]]}
+        return data
+
+
 class EvaluatorConfig(_Typed):
+    """One evaluator of the pipeline. ``skip_when``: cheap-first screening (docs/search.md): the
+    word ``constraints`` (skip when a constraint whose metric is already known is violated) and/or
+    skip conditions; a skipped trial is recorded infeasible with the metrics known so far."""
+
     type: str
     options: dict[str, Any] = Field(default_factory=dict)
+    skip_when: list[Any] = Field(default_factory=list)  # "constraints" | SkipConditionConfig
+
+    @field_validator("skip_when")
+    @classmethod
+    def _skip_items(cls, items: list[Any]) -> list[Any]:
+        parsed: list[Any] = []
+        for k, item in enumerate(items):
+            allowed = "allowed: 'constraints' or a condition {metric: NAME, OP: BOUND} with OP one of <, <=, >, >="
+            if item == "constraints":
+                parsed.append(item)
+            elif isinstance(item, Mapping):
+                try:
+                    parsed.append(SkipConditionConfig.model_validate(item))
+                except ValidationError as exc:
+                    problem = "; ".join(f"{_loc_path(list(e['loc'])) or 'condition'}: {e['msg']}" for e in exc.errors())
+                    raise ValueError(f"item {k} ({item!r}): {problem}; {allowed}") from None
+            else:
+                raise ValueError(f"item {k} is {item!r}; {allowed}")
+        return parsed
+
+    @model_serializer(mode="wrap")
+    def _without_empty_skip(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``skip_when`` key when empty, so run directories made before it existed still resume."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("skip_when"):
+            data.pop("skip_when", None)
+        return data
 
 
 class BaselineConfig(_Strict):

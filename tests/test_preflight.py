@@ -47,6 +47,23 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
     "constraint metric nobody produces": (
         {"constraints": [{"metric": "area_mm2", "<=": 3}]},
         "constraints[0].metric", ["no evaluator produces 'area_mm2'; did you mean 'hw_area_mm2'?"]),
+    "cheap-first stage naming an evaluator that does not exist": (
+        {"evaluators": [{"type": "csot"}, {**ANALYTIC, "skip_when": ["constraints"]}]},
+        "evaluators[0].type", ["must be one of proxy, cost, train or 'module:Class' (got 'csot')"]),
+    "skip_when on a metric no evaluator before it produces": (
+        {"evaluators": [{"type": "test_cheap_first:Area"},
+                        {**ANALYTIC, "skip_when": [{"metric": "hw_aera_mm2", ">": 3}]}]},
+        "evaluators[1].skip_when[0].metric", ["no evaluator listed before analytic_evaluator:AnalyticEvaluator "
+                                              "produces 'hw_aera_mm2'; did you mean 'hw_area_mm2'?",
+                                              "allowed: hw_area_mm2, hw_energy_pj"]),
+    "skip_when constraints with no cheap evaluator before it": (
+        {"evaluators": [{**ANALYTIC, "skip_when": ["constraints"]}]},
+        "evaluators[0].skip_when[0]", ["no constraint metric (hw_area_mm2) is produced by the evaluators listed before",
+                                       "allowed: list a cheap evaluator that produces it (e.g. cost) first"]),
+    "skip_when item that is neither constraints nor a condition": (
+        {"evaluators": [{"type": "test_cheap_first:Area"}, {**ANALYTIC, "skip_when": ["constraint"]}]},
+        "evaluators[1].skip_when", ["item 0 is 'constraint'; allowed: 'constraints' or a condition",
+                                    "OP one of <, <=, >, >="]),
     "per-layer list vs the family's slots": (
         {"space": _space(adc_bits={"low": 2, "high": 8, "count": 13})},
         "space.hardware.adc_bits", ["13 per-layer values, but the space's networks have 14 layer slots",

@@ -106,6 +106,9 @@ class Candidate:
         hardware: per-layer hardware mapping, key -> scalar or tuple per layer slot.
         params: the flat parameters the searcher sampled (name -> value), for records.
         seed: evaluation seed (weights init, batch choice) derived from the run seed and trial.
+        screen: whether the pipeline's ``skip_when`` screens apply; False for a baseline, which
+            is the hypervolume's reference and is evaluated in full even where it breaks a
+            constraint (not part of the record: :meth:`to_dict` leaves it out).
     """
 
     network: Mapping[str, Any]
@@ -113,6 +116,7 @@ class Candidate:
     hardware: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
+    screen: bool = True
 
     @property
     def arch(self) -> str:

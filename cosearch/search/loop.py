@@ -10,6 +10,7 @@ each phase has its budget of finished trials (COMPLETE or failed by evaluation).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import fnmatch
 import sys
 import time
@@ -35,8 +36,9 @@ from cosearch.journal import repair_journal
 from cosearch.results import REFERENCE_LABELS, RunSpec, reference_point, reference_rule, study_name, write_results
 from cosearch.run_dir import RunDirectory
 from cosearch.search.backend import Backend, LocalBackend
-from cosearch.search.pipeline import Pipeline, PipelineSpec, bad_value_reason
+from cosearch.search.pipeline import Pipeline, PipelineSpec, judge, screens_of
 from cosearch.search.preflight import preflight
+from cosearch.search.preselect import Preselector
 from cosearch.search.progress import SearchProgress
 from cosearch.space import SearchSpace, with_fixed
 
@@ -62,7 +64,7 @@ def pipeline_spec(experiment: Experiment, phase: Phase | None = None, run_dir: P
     if phase is not None and phase.evaluators is not None:
         listed, where = phase.evaluators, f"phases[{phase.index}].evaluators"
     evaluators = tuple((spec.type, dict(spec.options)) for spec in listed)
-    return PipelineSpec(evaluators, context, str(experiment.source), where)
+    return PipelineSpec(evaluators, context, str(experiment.source), where, screens_of(listed, config.constraints))
 
 
 @dataclass
@@ -160,6 +162,7 @@ class SearchLoop:
                                derive_seed(self.config.seed, phase.index, len(existing.trials)))
         study = self._study(phase, sampler)
         space, designs = self._enqueue(phase, study)
+        preselector = self._preselector(phase, space)
         budget = phase.trials if phase.inherit is None or phase.inherit.sample else min(phase.trials, designs)
         self._mirror(phase, study)
         bar = SearchProgress(f"{self.config.name}:{phase.name} ({self._hv_basis()})", budget, min(finished, budget),
@@ -168,6 +171,12 @@ class SearchLoop:
         try:
             while finished < budget or in_flight:
                 while len(in_flight) < self.backend.capacity and finished + len(in_flight) < budget:
+                    if preselector is not None:
+                        preselector.enqueue_next(
+                            study, [t.params for t, _, _ in in_flight.values()],
+                            derive_seed(self.config.seed, phase.index, len(study.get_trials(deepcopy=False))),
+                            self.live.tracker.reference if self.live.tracker else None,
+                            set(study.user_attrs.get(INTERRUPTED_KEY, [])))
                     trial = study.ask()
                     try:
                         candidate = self._sample(space, phase, trial)
@@ -198,6 +207,14 @@ class SearchLoop:
             bar.close()
 
     # ------------------------------------------------------------ sampling --
+    def _preselector(self, phase: Phase, space: SearchSpace) -> Preselector | None:
+        """The phase's surrogate-guided pre-selection (``searcher.preselect``), if it has one."""
+        cheap = pipeline_spec(self.experiment, phase, self.run_dir.path).cheap_stage()
+        if phase.searcher.preselect is None or cheap is None:  # preflight rejects preselect without a screen
+            return None
+        return Preselector(space, cheap.build(), self.config.objectives, self.config.constraints,
+                           phase.searcher.preselect)
+
     def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
         parts = (self.config.seed,) if self.config.common_seed else (self.config.seed, phase.index, trial.number)
         seed = derive_seed(*parts)
@@ -206,25 +223,25 @@ class SearchLoop:
         TrialRecord(values=values).store(trial)
         candidate = space.candidate(values, params=trial.params, seed=seed)
         TrialRecord(candidate=candidate.to_dict()).store(trial)
+        if TrialRecord.from_attrs(trial.user_attrs).baseline:  # the reference: never screened out
+            candidate = dataclasses.replace(candidate, screen=False)
         return candidate
 
     def _tell(self, study: optuna.Study, trial: optuna.trial.Trial, phase: Phase, outcome: Outcome) -> None:
         metrics = outcome.metrics or {}
-        reason = outcome.error or bad_value_reason(
-            metrics, [o.metric for o in self.config.objectives] + [c.metric for c in self.config.constraints]
-        )
+        verdict = judge(metrics, self.config.objectives, self.config.constraints)  # screened: infeasible
+        reason = outcome.error or verdict.reason
         TrialRecord.of_outcome(outcome.duration_s, metrics, reason or "").store(trial)
         row = {"phase": phase.name, "baseline": TrialRecord.from_attrs(trial.user_attrs).baseline, "feasible": False,
                "state": "FAIL", "values": None}
         if reason:
             study.tell(trial, state=TrialState.FAIL)
         else:
-            values = [float(metrics[o.metric]) for o in self.config.objectives]
-            violations = [c.violation(float(metrics[c.metric])) for c in self.config.constraints]
-            for constraint, violation in zip(self.config.constraints, violations):
-                trial.set_constraint(constraint.metric, violation)
+            values = verdict.values
+            for name, violation in verdict.violations.items():
+                trial.set_constraint(name, violation)
             study.tell(trial, values)
-            row.update(state="COMPLETE", values=values, feasible=all(v <= 0 for v in violations))
+            row.update(state="COMPLETE", values=values, feasible=verdict.feasible)
             row.update({f"objective_{m}": v for m, v in zip(self.spec.metrics, values)})
         if row["baseline"] and phase.index == 0:
             self.live.pending_baselines -= 1

@@ -6,6 +6,7 @@
 
 * objectives and constraints against the metrics the evaluators declare
   (:meth:`cosearch.core.evaluator.Evaluator.produces`), with a "did you mean" for near misses;
+  every ``skip_when`` item against the metrics of the evaluators listed before it;
 * every per-layer list of every phase's space against the network family's layer-slot count
   (:mod:`cosearch.workload`), for every slot count the space's networks can have;
 * every value a hardware key of the space can take (all choices, both bounds of a range,
@@ -35,7 +36,7 @@ from cosearch.core.candidate import check_layer_mapping
 from cosearch.core.errors import ConfigError, InvalidCandidate
 from cosearch.hw import load_hardware_section
 from cosearch.hw.model import HardwareModel
-from cosearch.search.pipeline import Pipeline, PipelineSpec, load_evaluator_class
+from cosearch.search.pipeline import Pipeline, PipelineSpec, SkipRule, load_evaluator_class
 from cosearch.space import Leaf, Param, RandomDraw, SearchSpace
 from cosearch.workload import canonical_genome, families, network_slots
 
@@ -53,6 +54,7 @@ def preflight(experiment: Experiment, spec: PipelineSpec) -> Pipeline:
     """
     source = str(experiment.source)
     check_metrics(experiment, spec)
+    check_preselect(experiment)
     model = None
     for space, where in _spaces(experiment):
         if any(p.section == "hardware" for p in space.params) and model is None:
@@ -107,6 +109,8 @@ def check_metrics(experiment: Experiment, spec: PipelineSpec) -> set[str]:
             raise ConfigError(source, f"{spec.where}[{index}].type",
                               f"{name} does not declare its metrics; define the classmethod "
                               f"produces(options, context) -> set of metric names (cosearch.core.evaluator)")
+        if index < len(spec.screens):
+            check_screen(source, f"{spec.where}[{index}]", spec.screens[index], produced, name)
         produced |= set(_named(source, functools.partial(cls.produces, options, spec.context)))
     config = experiment.config
     named = [(f"objectives[{i}].metric", o.metric) for i, o in enumerate(config.objectives)]
@@ -118,6 +122,46 @@ def check_metrics(experiment: Experiment, spec: PipelineSpec) -> set[str]:
             raise ConfigError(source, path, f"no evaluator produces {metric!r}; {hint}"
                                             f"the evaluators produce: {', '.join(sorted(produced))}")
     return produced
+
+
+def check_screen(source: str, where: str, rules: Sequence[SkipRule], upstream: set[str], name: str) -> None:
+    """Every ``skip_when`` item of evaluator entry ``where`` can be decided by the evaluators before
+    it (``upstream``: the metrics they produce): a condition's metric is one of them, the word
+    ``constraints`` covers at least one constraint metric among them."""
+    by_item: dict[str, list[SkipRule]] = {}
+    for rule in rules:
+        by_item.setdefault(rule.origin.partition(":")[0], []).append(rule)
+    before = ", ".join(sorted(upstream)) or "nothing (it is the first evaluator)"
+    for item, group in by_item.items():
+        if any(rule.metric in upstream for rule in group):
+            continue
+        if group[0].origin.endswith("constraints"):
+            raise ConfigError(source, f"{where}.{item}",
+                              f"no constraint metric ({', '.join(r.metric for r in group)}) is produced by the "
+                              f"evaluators listed before {name}, so 'constraints' cannot skip it; allowed: list a "
+                              f"cheap evaluator that produces it (e.g. cost) first; those before produce: {before}")
+        near = difflib.get_close_matches(group[0].metric, sorted(upstream), n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise ConfigError(source, f"{where}.{item}.metric",
+                          f"no evaluator listed before {name} produces {group[0].metric!r}; {hint}"
+                          f"allowed: {before}")
+
+
+def check_preselect(experiment: Experiment) -> None:
+    """A phase whose searcher has ``preselect`` lists a cheap stage: some evaluator after the first
+    carries a ``skip_when`` screen, and the evaluators before it price the pool."""
+    config = experiment.config
+    for phase in experiment.phases:
+        if phase.searcher.preselect is None:
+            continue
+        listed = phase.evaluators if phase.evaluators is not None else config.evaluators
+        if not any(entry.skip_when for entry in listed[1:]):
+            where = "searcher" if phase.searcher is config.searcher else f"phases[{phase.index}].searcher"
+            lists = "evaluators" if phase.evaluators is None else f"phases[{phase.index}].evaluators"
+            raise ConfigError(str(experiment.source), f"{where}.preselect",
+                              f"needs a cheap stage to price its pool, and {lists} has none; allowed: list the "
+                              f"cheap evaluators first and put skip_when on the first expensive one "
+                              f"(e.g. [cost, {{type: proxy, skip_when: [constraints]}}, ...]; docs/search.md)")
 
 
 # -------------------------------------------------------------------- space --
@@ -291,4 +335,4 @@ def network_values(space: SearchSpace) -> dict[str, tuple[Any, ...]]:
     return values
 
 
-__all__ = ["check_metrics", "check_space", "network_values", "preflight", "slot_counts"]
+__all__ = ["check_metrics", "check_preselect", "check_screen", "check_space", "network_values", "preflight", "slot_counts"]
