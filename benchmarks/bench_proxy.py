@@ -46,8 +46,8 @@ def child(channels: int, settings: dict, count: int, published: bool) -> dict:
 
     from cosearch.core.candidate import Candidate
     from cosearch.data import load_dataset
-    from cosearch.evaluators.proxy import available_cores
     from cosearch.proxy import ProxySettings, proxy_score
+    from cosearch.snn.threads import available_cores
     from cosearch.workload import canonical_genome
 
     torch.set_num_threads(available_cores())

@@ -198,3 +198,20 @@ def test_a_baseline_is_scored_even_where_a_screen_would_skip_it(write_experiment
     assert baseline["hw_area_mm2"] == 6.656 and not baseline["feasible"]
     assert baseline["objective_proxy_score"] == 13 * 9 + 2  # scored: sum(log2 512) + T
     assert _calls(calls)[0] == 512 * 13
+
+
+def test_judge_records_an_objective_at_its_worst_as_complete_and_infeasible():
+    """A noisy proxy of -inf (singular kernel) is a measured worst, not a failed evaluation: told to
+    Optuna so that NSGA-II and TPE learn the region, and kept off every front."""
+    objectives = [ObjectiveConfig(metric="proxy_score", direction="maximize"),
+                  ObjectiveConfig(metric="hw_energy_pj", direction="minimize")]
+    constraints = [ConstraintConfig.model_validate(CONSTRAINT[0])]
+    collapsed = judge({"hw_area_mm2": 2.0, "hw_energy_pj": 100.0, "proxy_score": -math.inf}, objectives, constraints)
+    assert collapsed.reason is None and collapsed.values == [-math.inf, 100.0] and not collapsed.feasible
+    assert collapsed.violations == {"hw_area_mm2": -1.0, "objective_at_worst": 1.0}
+    # the best direction's infinity or NaN is no measurement: still a failure
+    for bad in (math.inf, math.nan):
+        verdict = judge({"hw_area_mm2": 2.0, "hw_energy_pj": 100.0, "proxy_score": bad}, objectives, constraints)
+        assert verdict.reason == f"metric 'proxy_score' is {bad}"
+    energy = judge({"hw_area_mm2": 2.0, "hw_energy_pj": -math.inf, "proxy_score": 1.0}, objectives, constraints)
+    assert energy.reason == "metric 'hw_energy_pj' is -inf"

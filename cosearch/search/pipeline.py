@@ -31,6 +31,8 @@ from cosearch.evaluators import BUILTIN
 
 #: Metric (and Optuna constraint) naming the rule that screened a trial out.
 SCREENED = "screened_by"
+#: Optuna constraint violated by a trial with an objective at its worst possible value (:func:`judge`).
+AT_WORST = "objective_at_worst"
 
 _HOLDS: dict[str, Callable[[float, float], bool]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
@@ -165,18 +167,32 @@ class Verdict:
 def judge(metrics: Mapping[str, Any], objectives: Sequence[ObjectiveConfig],
           constraints: Sequence[ConstraintConfig]) -> Verdict:
     """The verdict on ``metrics`` (see the module docstring for screened trials): a metric an
-    objective or constraint names must be present and finite, except those a screen skipped."""
+    objective or constraint names must be present and finite, except those a screen skipped and
+    an objective at its worst possible value (``-inf`` maximised, ``+inf`` minimised: a measured
+    collapse, e.g. a noisy proxy whose kernel is singular under a coarse ADC). Such a trial is
+    COMPLETE with that value and infeasible through one more violated constraint, :data:`AT_WORST`,
+    so samplers learn to avoid the region (a FAIL trial is invisible to NSGA-II and TPE)."""
     screened = SCREENED in metrics
-    names = [o.metric for o in objectives] + [c.metric for c in constraints]
+    worst = {"maximize": -math.inf, "minimize": math.inf}
+    at_worst = {o.metric for o in objectives if _number(metrics.get(o.metric)) == worst[o.direction]}
+    names = [o.metric for o in objectives if o.metric not in at_worst] + [c.metric for c in constraints]
     reason = bad_value_reason(metrics, [n for n in names if n in metrics] if screened else names)
     if reason is not None:
         return Verdict(reason, [], {})
-    worst = {"maximize": -math.inf, "minimize": math.inf}
     values = [float(metrics[o.metric]) if o.metric in metrics else worst[o.direction] for o in objectives]
     violations = {c.metric: c.violation(float(metrics[c.metric])) for c in constraints if c.metric in metrics}
     if screened:
         violations[SCREENED] = 1.0
+    if at_worst:
+        violations[AT_WORST] = 1.0
     return Verdict(None, values, violations)
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _describe(exc: BaseException) -> str:
