@@ -106,15 +106,10 @@ class LIF(Stateful):
         """In-place update without autograd bookkeeping (inference / proxy path)."""
         out = empty_steps(x.shape[0], x[0])
         v = None if self.v is None else self.v.clone()  # never mutate a state the caller may hold
-        # spikes are written by a comparison into a membrane-dtype tensor (vectorised), then cast
-        # once where the network runs in a narrower dtype: bool -> bfloat16 copies do not vectorise
-        wide = None if x.dtype == state_dtype else torch.empty_like(x[0], dtype=state_dtype)
         for t in range(x.shape[0]):
             h = x[t].to(state_dtype, copy=True).mul_(self.gain) if v is None else v.mul_(self.decay).add_(x[t], alpha=self.gain)
-            spikes = out[t] if wide is None else wide
-            torch.ge(h, self.threshold, out=spikes)
-            if wide is not None:
-                out[t].copy_(wide)
+            spikes = out[t]
+            spikes.copy_((h >= self.threshold).view(torch.uint8))  # uint8 -> float copies vectorise, bool does not
             if self.reset == "zero":
                 h.addcmul_(h, spikes, value=-1.0)  # h * (1 - S); faster than masked_fill_
             else:
