@@ -94,6 +94,15 @@ class ObjectiveConfig(_Strict):
     direction: Direction
 
 
+def _op_shorthand(data: Any, ops: tuple[str, ...]) -> Any:
+    """``{metric: M, "<=": B}`` -> ``{metric: M, op: "<=", bound: B}`` for the comparison ``ops``."""
+    if isinstance(data, Mapping):
+        found = [op for op in ops if op in data]
+        if len(found) == 1 and "op" not in data:
+            data = {k: v for k, v in data.items() if k != found[0]} | {"op": found[0], "bound": data[found[0]]}
+    return data
+
+
 class ConstraintConfig(_Strict):
     """``metric op bound``; stored as a violation value that is <= 0 when satisfied."""
 
@@ -104,11 +113,7 @@ class ConstraintConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            ops = [op for op in ("<=", ">=") if op in data]
-            if len(ops) == 1 and "op" not in data:
-                data = {k: v for k, v in data.items() if k != ops[0]} | {"op": ops[0], "bound": data[ops[0]]}
-        return data
+        return _op_shorthand(data, ("<=", ">="))
 
     def violation(self, value: float) -> float:
         """<= 0 when the constraint holds (Optuna's convention)."""
@@ -197,11 +202,7 @@ class SkipConditionConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            ops = [op for op in ("<", "<=", ">", ">=") if op in data]
-            if len(ops) == 1 and "op" not in data:
-                data = {k: v for k, v in data.items() if k != ops[0]} | {"op": ops[0], "bound": data[ops[0]]}
-        return data
+        return _op_shorthand(data, ("<", "<=", ">", ">="))
 
 
 class EvaluatorConfig(_Typed):

@@ -67,7 +67,7 @@ def test_preselected_trials_are_scored_only_when_chosen_and_beat_random_search(w
         startup_end = int(np.flatnonzero(ordered["objective_proxy_score"].notna())[7])  # the 8th scored trial
         chosen = ordered.iloc[startup_end + 1:]
         assert len(chosen) >= 15
-        # the pool drops draws a cheap constraint rules out, so no chosen trial is screened
+        # the pool drops draws the screen would skip, so no chosen trial is screened
         assert chosen["objective_proxy_score"].notna().all() and chosen["feasible"].all()
         scored = ordered["objective_proxy_score"].notna()
         assert len(_calls(tmp_path / f"calls_preselect{seed}.txt")) == scored.sum()  # one call per scored trial

@@ -212,8 +212,8 @@ class SearchLoop:
         cheap = pipeline_spec(self.experiment, phase, self.run_dir.path).cheap_stage()
         if phase.searcher.preselect is None or cheap is None:  # preflight rejects preselect without a screen
             return None
-        return Preselector(space, cheap.build(), self.config.objectives, self.config.constraints,
-                           phase.searcher.preselect)
+        stage, screen = cheap
+        return Preselector(space, stage.build(), screen, self.config.objectives, phase.searcher.preselect)
 
     def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
         parts = (self.config.seed,) if self.config.common_seed else (self.config.seed, phase.index, trial.number)

@@ -27,6 +27,7 @@ from cosearch.config import ConstraintConfig, EvaluatorConfig, ObjectiveConfig, 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics, Outcome
+from cosearch.core.record import is_scalar_metric
 from cosearch.evaluators import BUILTIN
 
 #: Metric (and Optuna constraint) naming the rule that screened a trial out.
@@ -51,10 +52,8 @@ class SkipRule:
 
     def holds(self, metrics: Mapping[str, Any]) -> bool:
         """True when the metric is known, a number, and ``value op bound`` (NaN never holds)."""
-        value = metrics.get(self.metric)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-        return _HOLDS[self.op](float(value), self.bound)
+        value: Any = metrics.get(self.metric)
+        return is_scalar_metric(value) and _HOLDS[self.op](float(value), self.bound)
 
     def describe(self, metrics: Mapping[str, Any]) -> str:
         return f"{self.metric} = {float(metrics[self.metric]):.6g} {self.op} {self.bound:g} ({self.origin})"
@@ -174,7 +173,8 @@ def judge(metrics: Mapping[str, Any], objectives: Sequence[ObjectiveConfig],
     so samplers learn to avoid the region (a FAIL trial is invisible to NSGA-II and TPE)."""
     screened = SCREENED in metrics
     worst = {"maximize": -math.inf, "minimize": math.inf}
-    at_worst = {o.metric for o in objectives if _number(metrics.get(o.metric)) == worst[o.direction]}
+    at_worst = {o.metric for o in objectives
+                if is_scalar_metric(value := metrics.get(o.metric)) and value == worst[o.direction]}
     names = [o.metric for o in objectives if o.metric not in at_worst] + [c.metric for c in constraints]
     reason = bad_value_reason(metrics, [n for n in names if n in metrics] if screened else names)
     if reason is not None:
@@ -186,13 +186,6 @@ def judge(metrics: Mapping[str, Any], objectives: Sequence[ObjectiveConfig],
     if at_worst:
         violations[AT_WORST] = 1.0
     return Verdict(None, values, violations)
-
-
-def _number(value: Any) -> float | None:
-    """``value`` as a float when it is a real number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
 
 
 def _describe(exc: BaseException) -> str:
@@ -210,12 +203,13 @@ class PipelineSpec:
     where: str = "evaluators"  # key path of the evaluator list in ``source``, for errors
     screens: tuple[tuple[SkipRule, ...], ...] = ()  # skip rules per evaluator (:func:`screens_of`)
 
-    def cheap_stage(self) -> PipelineSpec | None:
-        """The evaluators before the first one with a screen (``skip_when``); None without a screen."""
+    def cheap_stage(self) -> tuple[PipelineSpec, tuple[SkipRule, ...]] | None:
+        """The evaluators before the first one with a screen (``skip_when``) and that screen's
+        rules; None without a screen after the first evaluator."""
         first = next((i for i, rules in enumerate(self.screens) if rules), None)
         if not first:
             return None
-        return PipelineSpec(self.evaluators[:first], self.context, self.source, self.where)
+        return PipelineSpec(self.evaluators[:first], self.context, self.source, self.where), self.screens[first]
 
     def build(self) -> Pipeline:
         """Instantiate the evaluators; option errors name ``source`` (the experiment file)."""

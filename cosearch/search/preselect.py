@@ -6,8 +6,8 @@ trials that were not screened (drawn by the phase's sampler), makes each new tri
 of the space:
 
 1. the draws are priced in one batched call by the *cheap stage*: the evaluators listed before
-   the first one with a ``skip_when`` screen (docs/search.md); draws that violate a constraint the
-   cheap stage decides, repeat a design already tried, or are invalid are dropped;
+   the first one with a ``skip_when`` screen (docs/search.md); draws that screen would skip,
+   that repeat a design already tried, or that are invalid are dropped;
 2. every objective is predicted by a Bayesian linear model (:class:`LinearPosterior`) on a one-hot
    encoding of the draw's parameters, fitted on the phase's finished trials. An objective the
    cheap stage also produces (``hw_edap`` priced at default activity, re-priced later with the
@@ -35,12 +35,12 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from cosearch.config import ConstraintConfig, ObjectiveConfig, PreselectConfig
+from cosearch.config import ObjectiveConfig, PreselectConfig
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import InvalidCandidate
 from cosearch.core.pareto import hypervolume, non_dominated, to_minimization
-from cosearch.core.record import TrialRecord
-from cosearch.search.pipeline import SCREENED, Pipeline
+from cosearch.core.record import TrialRecord, is_scalar_metric
+from cosearch.search.pipeline import SCREENED, Pipeline, SkipRule, skip_reason
 from cosearch.space import RandomDraw, SearchSpace
 
 #: Noise variance floor of the standardised targets (a perfectly fitted model still explores).
@@ -114,7 +114,8 @@ class LinearPosterior:
 @dataclass(frozen=True)
 class _Observed:
     params: dict[str, Any]
-    metrics: dict[str, Any]
+    metrics: dict[str, Any]  # the trial's recorded metrics
+    cheap: dict[str, Any]  # its cheap-stage metrics (recomputed: later evaluators overwrite them)
     values: list[float] | None  # objective values told to Optuna (COMPLETE), None for FAIL
     feasible: bool
 
@@ -122,10 +123,12 @@ class _Observed:
 class Preselector:
     """Chooses each trial of a phase from a pool of random draws (module docstring)."""
 
-    def __init__(self, space: SearchSpace, cheap: Pipeline, objectives: Sequence[ObjectiveConfig],
-                 constraints: Sequence[ConstraintConfig], options: PreselectConfig) -> None:
-        self.space, self.cheap, self.options = space, cheap, options
-        self.objectives, self.constraints = list(objectives), list(constraints)
+    def __init__(self, space: SearchSpace, cheap: Pipeline, screen: Sequence[SkipRule],
+                 objectives: Sequence[ObjectiveConfig], options: PreselectConfig) -> None:
+        """``cheap``: the cheap stage; ``screen``: the rules of the screen after it (a draw they
+        would skip is never chosen)."""
+        self.space, self.cheap, self.screen, self.options = space, cheap, tuple(screen), options
+        self.objectives = list(objectives)
         self.directions = [o.direction for o in objectives]
         self._cheap_metrics: dict[int, dict[str, Any]] = {}  # trial number -> cheap-stage metrics
 
@@ -151,21 +154,21 @@ class Preselector:
 
     def _observe(self, trial: FrozenTrial) -> _Observed | None:
         record = TrialRecord.from_attrs(trial.user_attrs)
-        if record.candidate is None or SCREENED in record.details or SCREENED in record.metrics:
+        if record.candidate is None or SCREENED in record.details:
             return None  # never evaluated (invalid) or screened: the expensive metrics are unknown
         if trial.number not in self._cheap_metrics:
             candidate = Candidate.from_dict(record.candidate)
             self._cheap_metrics[trial.number] = self.cheap.run(candidate).metrics or {}
         complete = trial.state == TrialState.COMPLETE
-        return _Observed(dict(trial.params), {**record.metrics, "_cheap": self._cheap_metrics[trial.number]},
+        return _Observed(dict(trial.params), record.metrics, self._cheap_metrics[trial.number],
                          list(trial.values) if complete else None,
                          complete and all(v <= 0 for v in trial.constraints.values()))
 
     # -------------------------------------------------------------- choice --
     def draws(self, rng: np.random.Generator, exclude: set[tuple[tuple[str, str], ...]]
               ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """``pool`` random draws (params, cheap metrics) that are valid, new and not ruled out by a
-        constraint the cheap stage decides."""
+        """``pool`` random draws (params, cheap metrics) that are valid, new and not skipped by the
+        screen after the cheap stage."""
         params, candidates = [], []
         for _ in range(self.options.pool):
             draw = RandomDraw(rng)
@@ -182,8 +185,7 @@ class Preselector:
         out = []
         for p, outcome in zip(params, self.cheap.run_batch(candidates)):
             metrics = outcome.metrics or {}
-            if outcome.error is None and all(
-                    c.metric not in metrics or c.violation(float(metrics[c.metric])) <= 0 for c in self.constraints):
+            if outcome.error is None and skip_reason(self.screen, metrics) is None:
                 out.append((p, metrics))
         return out
 
@@ -195,7 +197,7 @@ class Preselector:
         if not pool:
             return None
         encoder = OneHot([o.params for o in observed] + [p for p, _ in pool])
-        cheap = _log_columns([o.metrics["_cheap"] for o in observed] + [m for _, m in pool])
+        cheap = _log_columns([o.cheap for o in observed] + [m for _, m in pool])
         x_seen = np.hstack([encoder.encode([o.params for o in observed]), cheap[:len(observed)]])
         x_pool = np.hstack([encoder.encode([p for p, _ in pool]), cheap[len(observed):]])
         predicted = np.column_stack([
@@ -216,7 +218,7 @@ class Preselector:
             return np.zeros(len(x_pool))
         worst = np.nanmin(seen) if maximise else np.nanmax(seen)
         seen = np.where(np.isnan(seen), worst, seen)  # a failed trial: the worst value seen
-        cheap_seen = np.array([_finite(o.metrics["_cheap"].get(metric)) for o in observed])
+        cheap_seen = np.array([_finite(o.cheap.get(metric)) for o in observed])
         cheap_pool = np.array([_finite(m.get(metric)) for m in pool_metrics])
         if not (np.all(cheap_seen > 0) and np.all(cheap_pool > 0) and np.all(seen > 0)):
             return LinearPosterior.fit(x_seen, seen).sample(x_pool, rng)  # NaN compares False: no cheap value
@@ -235,11 +237,8 @@ def _log_columns(rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
 
 
 def _finite(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
+    """``value`` as a float when it is a finite number, else NaN."""
+    return float(value) if is_scalar_metric(value) and math.isfinite(value) else math.nan
 
 
 def _gains(points: np.ndarray, front: np.ndarray, reference: Sequence[float] | None) -> np.ndarray:
