@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cosearch.snn.neuron import Stateful
-from cosearch.snn.steps import merge_time
+from cosearch.snn.steps import empty_steps, merge_time
 
 
 class _PerStep:
@@ -47,10 +47,32 @@ class BatchNorm2d(nn.BatchNorm2d):
         if not self.training and self.track_running_stats:
             y = super().forward(merge_time(x))
             return y.view(x.shape)
+        if not torch.is_grad_enabled() and x.dim() == 5 and self._plain_training():
+            return self._forward_into(x)
         # unbound and stacked, not indexed and written into a preallocated tensor: under autograd
         # each x[t] or out[t] costs a full-size zero fill and copy in backward (2-3x slower here)
         norm = super().forward  # bound here: zero-argument super() does not work inside a comprehension
         return torch.stack([norm(frame) for frame in x.unbind(0)])
+
+    def _plain_training(self) -> bool:
+        """Training mode with running statistics at a fixed momentum (the SNASNet / cosearch setting)."""
+        return (self.training and self.track_running_stats and self.momentum is not None
+                and self.running_mean is not None and self.running_var is not None)
+
+    def _forward_into(self, x: torch.Tensor) -> torch.Tensor:
+        """No-grad training-mode pass (the proxy): every timestep normalised by the same kernel as
+        ``forward``'s, written straight into one ``[T, B, ...]`` output (no per-step tensors, no stack
+        copy). Same values and running statistics, bit for bit."""
+        out = empty_steps(x.shape[0], x[0])
+        unused = x.new_empty(0)  # save_mean / save_invstd: only backward reads them
+        assert self.running_mean is not None and self.running_var is not None and self.momentum is not None
+        for t in range(x.shape[0]):
+            torch.ops.aten.native_batch_norm.out(x[t], self.weight, self.bias, self.running_mean, self.running_var,
+                                                 True, self.momentum, self.eps,
+                                                 out=out[t], save_mean=unused, save_invstd=unused.clone())
+        if self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(x.shape[0])
+        return out
 
 
 class Dropout(Stateful):
