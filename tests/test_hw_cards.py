@@ -121,7 +121,7 @@ def test_missing_noise_parameter_names_the_real_card_file(project: Path):
 
 def test_noise_parameters_come_from_the_card(project: Path):
     card = project / "hw_models/devices/fefet.yaml"
-    card.write_text(card.read_text().replace("value: 0.1\n", "value: 0.25\n"))
+    card.write_text(card.read_text().replace("value: 0.13\n", "value: 0.25\n"))
     model = load_hardware(project)
     assert model.devices["fefet"].noise.d2d_sigma_rel == 0.25
     assert model.devices["pcm"].noise.prog_noise_coeffs_us == (0.26348, 1.9650, -1.1731)

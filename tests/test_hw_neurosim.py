@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from cosearch.hw.cost import balanced_copies, breakdown_rows
 from cosearch.workflows.cost import load_design_hardware, price_design, read_design
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +68,42 @@ def test_more_parallel_rows_raise_tops_per_watt(vgg8):
         assert vgg8[device, 64]["hw_tops_w"] > 1.3 * vgg8[device, 32]["hw_tops_w"]
 
 
-def test_area_within_3x(vgg8):
-    # not matched to 1.5x: NeuroSim's RRAM sub-arrays carry write periphery cosearch does not price
-    for key, (area, _) in TABLE_VII.items():
-        assert 1 / 3 <= vgg8[key]["hw_area_mm2"] / area <= 3, key
+def test_sram_area_within_1_5x(vgg8):
+    # NeuroSim's per-layer weight copies (balance_inputs) and its 128x128 sub-arrays
+    for rows in (32, 64):
+        ratio = vgg8["sram", rows]["hw_area_mm2"] / TABLE_VII["sram", rows][0]
+        assert 1 / 1.5 <= ratio <= 1.5
+
+
+# NeuroSim V1.4's own engine on VGG8 (Param.cpp defaults, RRAM, 32 parallel rows; run once in a scratch
+# build, docs/hw_model.md section 8): the blocks it lists sum to 98.99 mm^2 (CIM arrays 3.605, IC 26.31,
+# ADC 5.067, accumulation 17.08, other peripheries 46.85), while its chip area, 345.2 mm^2, is the bounding
+# box of its sub-array layout (32,752 um^2 per sub-array around 6,754 um^2 of blocks), which cosearch does
+# not model.
+NEUROSIM_RRAM_BLOCKS_MM2 = 3.605 + 26.31 + 5.067 + 17.08 + 46.85
+
+
+def test_rram_area_within_1_5x_of_neurosims_blocks(vgg8):
+    for rows in (32, 64):
+        assert 1 / 1.5 <= vgg8["rram", rows]["hw_area_mm2"] / NEUROSIM_RRAM_BLOCKS_MM2 <= 1.5
+
+
+def test_neurosim_copies_per_layer():
+    # Chip.cpp: H_max 32, H_min 8 (conv), speedUpDegree 8 -> 4, bound 8: ceil((H / 8)^2)
+    rows = [list(map(int, line.split(","))) for line in VGG8_CSV.split()]
+    side = np.array([[r[0] for r in rows]], dtype=float)
+    kernel = np.array([[r[3] for r in rows]], dtype=float)
+    copies = balanced_copies(side**2, kernel, np.ones_like(side, dtype=bool), 8)
+    assert copies.tolist() == [[16, 16, 4, 4, 1, 1, 1, 1]]
+    # a degree below the bound: S = 2, bound 16 -> 4, 4, 1, 1, ...
+    assert balanced_copies(side**2, kernel, np.ones_like(side, dtype=bool), 2).tolist() == [[4, 4, 1, 1, 1, 1, 1, 1]]
+    # no limit: S = floor(32 / 8) = 4, as with 8
+    assert balanced_copies(side**2, kernel, np.ones_like(side, dtype=bool), 0).tolist() == [[16, 16, 4, 4, 1, 1, 1, 1]]
+
+
+def test_neurosim_preset_copies_vgg8_as_neurosim(tmp_path):
+    path = tmp_path / "NetWork_VGG8.csv"
+    path.write_text(VGG8_CSV)
+    model = load_design_hardware(REPO, preset="neurosim_v14_22nm", settings=["defaults.device=sram"])
+    breakdown = price_design(read_design(path), model)["breakdown"]
+    assert [layer["duplication"] for layer in breakdown_rows(breakdown)] == [16, 16, 4, 4, 1, 1, 1, 1]

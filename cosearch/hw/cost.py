@@ -166,7 +166,7 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     per_position = b * (layers.cout if chip.pipeline.serial_unit == "neuron" else 1.0)  # PE cycles
     positions = np.maximum(layers.positions, 1.0)
     one_copy_tiles = pes / tile.pes_per_tile if tile.shared else np.ceil(pes / tile.pes_per_tile)
-    copies = _duplication(positions * per_position * cycle_ns * runs * valid, one_copy_tiles, positions, chip)
+    copies = _duplication(positions * per_position * cycle_ns * runs * valid, one_copy_tiles, positions, chip, layers)
     stage = np.ceil(positions / copies) * per_position * cycle_ns * runs * valid
     if tile.shared:
         chip_tiles = np.ceil((copies * one_copy_tiles).sum(axis=1) - 1e-9)
@@ -219,14 +219,19 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     )
 
 
-def _duplication(stage_one: np.ndarray, tiles_one: np.ndarray, positions: np.ndarray, chip: Chip) -> np.ndarray:
+def _duplication(stage_one: np.ndarray, tiles_one: np.ndarray, positions: np.ndarray, chip: Chip,
+                 layers: LayerArrays) -> np.ndarray:
     """Copies of each layer's weights ``[n, L]`` (a copy computes a share of the output positions).
 
-    ``chip.max_duplication`` copies every layer (at most one per output position), as NeuroSim's
-    ``speedUpDegree``; a tile budget ``chip.tiles`` gives its spare tiles to the slowest layers:
-    the smallest stage time tau whose copies ``clip(ceil(stage / tau), 1, cap)`` fit the budget,
-    found by bisection (vectorised over the batch). A network that does not fit gets one copy.
+    ``chip.duplication: balance_inputs`` is :func:`balanced_copies` (NeuroSim V1.4). Otherwise
+    ``chip.max_duplication`` copies every layer (at most one per output position); a tile budget
+    ``chip.tiles`` gives its spare tiles to the slowest layers: the smallest stage time tau whose
+    copies ``clip(ceil(stage / tau), 1, cap)`` fit the budget, found by bisection (vectorised over
+    the batch). A network that does not fit gets one copy.
     """
+    if chip.duplication == "balance_inputs":
+        return np.minimum(balanced_copies(layers.in_positions, layers.kernel, layers.valid, chip.max_duplication),
+                          positions)
     cap = np.minimum(positions, chip.max_duplication) if chip.max_duplication else positions
     if not chip.tiles:
         return cap if chip.max_duplication else np.ones_like(stage_one)
@@ -242,6 +247,29 @@ def _duplication(stage_one: np.ndarray, tiles_one: np.ndarray, positions: np.nda
         high, low = np.where(fits, mid, high), np.where(fits, low, mid)
     fits = (copies(high) * tiles_one).sum(axis=1) <= chip.tiles
     return np.where(fits[:, None], copies(high), 1.0)
+
+
+def balanced_copies(in_positions: np.ndarray, kernel: np.ndarray, valid: np.ndarray, max_degree: int) -> np.ndarray:
+    """NeuroSim V1.4's pipeline speed-up (``Chip.cpp`` ``ChipDesignInitialize``), ``[n, L]`` copies.
+
+    With ``H`` a layer's input-map side (``sqrt(in_positions)``), ``H_max`` the largest and
+    ``H_min`` the smallest of the layers with a kernel larger than 1: the degree
+    ``S = min(max_degree, floor(H_max / H_min))`` (``max_degree`` 0: no limit), the bound
+    ``b = ceil(H_max / S)`` and each layer's copies ``ceil((H / b)^2)`` (at least 1), so every layer
+    of the pipeline has about the same output positions per copy. VGG8 on 32x32 images:
+    S = 4, b = 8, copies 16, 16, 4, 4, 1, 1 for the six convolutions and 1 for the classifier.
+    """
+    present = valid > 0
+    side = np.sqrt(np.where(present, in_positions, 0.0))
+    largest = side.max(axis=1)
+    spatial = present & (kernel > 1)
+    smallest = np.where(spatial.any(axis=1), np.where(spatial, side, np.inf).min(axis=1), largest)
+    degree = np.floor(largest / np.maximum(smallest, 1e-12) + 1e-9)
+    if max_degree:
+        degree = np.minimum(degree, max_degree)
+    bound = np.ceil(largest / np.maximum(degree, 1.0) - 1e-9)
+    copies = np.ceil((side / np.maximum(bound, 1.0)[:, None]) ** 2 - 1e-9)
+    return np.where(present, np.maximum(copies, 1.0), 1.0)
 
 
 def _pipeline(stage: np.ndarray, valid: np.ndarray, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

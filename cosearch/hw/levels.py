@@ -19,6 +19,8 @@ from cosearch.hw.technology import Node, NodeScaling
 PIPELINE_MODES: tuple[str, ...] = ("sequential", "overlap", "synchronous")
 #: ``pipeline.serial_unit`` values: what one PE cycle of a layer's crossbar set produces.
 SERIAL_UNITS: tuple[str, ...] = ("position", "neuron")
+#: ``chip.duplication`` values: how many copies of its weights each layer gets (``cosearch.hw.cost``).
+DUPLICATION_RULES: tuple[str, ...] = ("uniform", "balance_inputs")
 
 
 @dataclass(frozen=True)
@@ -162,13 +164,17 @@ class Chip:
     """The chip: technology node, global buffer, input activity when none is measured (0..1],
     tile budget (``tiles``, 0 = as many as the network needs; spare tiles hold weight copies),
     the most copies of one layer's weights (``max_duplication``, NeuroSim's ``speedUpDegree``;
-    0 = no limit but the layer's output positions), the pipeline and the input buffers."""
+    0 = no limit but the layer's output positions), the rule that sets each layer's copies
+    (``duplication``: ``uniform``, every layer ``max_duplication`` copies; ``balance_inputs``,
+    NeuroSim V1.4's pipeline speed-up, copies in proportion to the layer's input-map area), the
+    pipeline and the input buffers."""
 
     node: Node
     global_buffer: Buffer
     default_activity: float
     tiles: int
     max_duplication: int
+    duplication: str
     pipeline: Pipeline
     input_buffer: InputBuffer
 
@@ -219,8 +225,9 @@ def build_buffer(scale: NodeScaling, section: str) -> Buffer:
     )
 
 
-def _choice(scale: NodeScaling, section: str, key: str, allowed: tuple[str, ...]) -> str:
-    value = scale.block(section)[key]
+def _choice(scale: NodeScaling, section: str, key: str, allowed: tuple[str, ...], default: str | None = None) -> str:
+    block = scale.block(section)
+    value = block.get(key, default) if default is not None else block[key]
     if value not in allowed:
         raise ConfigError(scale.cards.where((section, key)), f"{section}.{key}",
                           f"unknown value {value!r} (allowed: {', '.join(allowed)})")
@@ -254,5 +261,6 @@ def build_chip(scale: NodeScaling) -> Chip:
     return Chip(node=scale.node, global_buffer=build_buffer(scale, "global_buffer"),
                 default_activity=float(chip["default_activity"]),
                 tiles=int(chip.get("tiles", 0)), max_duplication=int(chip.get("max_duplication", 0)),
+                duplication=_choice(scale, "chip", "duplication", DUPLICATION_RULES, default="uniform"),
                 pipeline=build_pipeline(scale),
                 input_buffer=InputBuffer(float(inputs["bits_per_entry"]) * scale.area("input_buffer", "area_per_bit_ref_um2")))

@@ -61,7 +61,8 @@ SCHEMA: dict[str, dict[str, str]] = {
     "input_buffer": {"bits_per_entry": "nonneg", "area_per_bit_ref_um2": "nonneg", "ref_node_nm": "int"},
     "pe": {"xbars_per_pe": "int", "analog_psum": "bool", "rows_per_read?": "count"},
     "tile": {"pes_per_tile": "int", "shared?": "bool"},
-    "chip": {"node_nm": "int", "default_activity": "frac", "tiles?": "count", "max_duplication?": "count"},
+    "chip": {"node_nm": "int", "default_activity": "frac", "tiles?": "count", "max_duplication?": "count",
+             "duplication?": "str"},
     "pipeline": {"mode": "str", "start_fraction": "frac", "serial_unit": "str"},
     "defaults": {key: "mapping" for key in MAPPING_KEYS},
     "devices.*.device": {
