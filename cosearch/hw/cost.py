@@ -41,10 +41,10 @@ ENERGY_COMPONENTS: tuple[str, ...] = (
     "array", "adc", "mux", "dac", "shift_add", "temp_buffer", "tile_buffer", "global_buffer", "interconnect", "lif",
 )
 AREA_COMPONENTS: tuple[str, ...] = (
-    "array", "adc", "mux", "dac", "shift_add", "temp_buffer", "tile_buffer", "interconnect", "lif", "input_buffer",
+    "array", "adc", "mux", "dac", "shift_add", "layout", "temp_buffer", "tile_buffer", "interconnect", "lif", "input_buffer",
 )
 #: Components whose area is copied with a layer's weights (the others hold neurons or inputs).
-_COPIED = ("array", "adc", "mux", "dac", "shift_add", "temp_buffer")
+_COPIED = ("array", "adc", "mux", "dac", "shift_add", "layout", "temp_buffer")
 
 
 @dataclass
@@ -175,7 +175,9 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     else:
         tiles = copies * one_copy_tiles
         chip_tiles = tiles.sum(axis=1)
-    area = _component_areas(layers, model, crossbars, adcs, pes, tiles, cell_area_f2, s, accumulator_bits)
+    footprint = np.array([np.nan if d.subarray_footprint_um2 is None else d.subarray_footprint_um2
+                          for d in devices])[layers.device]
+    area = _component_areas(layers, model, crossbars, adcs, pes, tiles, cell_area_f2, s, accumulator_bits, footprint)
     for name in _COPIED:
         area[name] = area[name] * copies
     copy_area = sum(area[name] for name in (*_COPIED, "tile_buffer", "interconnect"))
@@ -292,21 +294,31 @@ def _pipeline(stage: np.ndarray, valid: np.ndarray, pipeline: Pipeline) -> tuple
 
 def _component_areas(
     layers: LayerArrays, model: HardwareModel, crossbars: np.ndarray, adcs: np.ndarray, pes: np.ndarray,
-    tiles: np.ndarray, cell_area_f2: np.ndarray, s: np.ndarray, accumulator_bits: np.ndarray,
+    tiles: np.ndarray, cell_area_f2: np.ndarray, s: np.ndarray, accumulator_bits: np.ndarray, footprint: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Area [um^2] of each component of each layer, for one copy of its weights (tiles: all copies)."""
+    """Area [um^2] of each component of each layer, for one copy of its weights (tiles: all copies).
+
+    ``layout``: where the device gives a crossbar's laid-out footprint (``subarray_footprint_um2``), the
+    part of ``crossbars * footprint`` that the crossbar-level blocks (array, ADC, MUX, DAC,
+    shift-add) do not fill (never negative); 0 otherwise.
+    """
     x = layers.xbar_size
     node, peripherals, tile = model.chip.node, model.peripherals, model.tile
     mux, shift_add = peripherals.mux, peripherals.shift_add
     mux_each = s * mux.area_per_input_um2 if np.isnan(mux.area_um2) else mux.area_um2
     shift_add_each = (accumulator_bits * shift_add.transistors_per_bit * node.min_transistor_um2
                       if np.isnan(shift_add.area_um2) else shift_add.area_um2)
-    return {
+    blocks = {
         "array": crossbars * x * x * cell_area_f2 * node.feature_um**2,
         "adc": adcs * model.adc.area_um2[layers.adc_type, layers.adc_bits],
         "mux": adcs * mux_each,
         "dac": crossbars * x * peripherals.dac.transistors_per_row * node.min_transistor_um2,
         "shift_add": adcs * shift_add_each,
+    }
+    laid_out = crossbars * np.nan_to_num(footprint)
+    return {
+        **blocks,
+        "layout": np.where(np.isnan(footprint), 0.0, np.maximum(laid_out - sum(blocks.values()), 0.0)),
         "temp_buffer": pes * peripherals.temp_buffer.area_um2,
         "tile_buffer": tiles * tile.buffer.area_um2,
         "interconnect": tiles * tile.interconnect.area_um2,

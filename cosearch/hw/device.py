@@ -175,6 +175,8 @@ class Device:
         r_on_ohm: on resistance [Ohm]. on_off_ratio: R_off / R_on. read_voltage_v: read voltage [V].
         write_energy_pj: write energy per bit [pJ] (not used by the inference cost).
         array_read_energy_pj: fixed energy of one crossbar read step [pJ] (None: column-current model).
+        subarray_footprint_um2: laid-out area of one crossbar with its own periphery [um^2], for
+            presets that reproduce a tool's floorplan (None: the sum of the blocks).
         noise: the card's conductance model.
     """
 
@@ -186,6 +188,7 @@ class Device:
     read_voltage_v: float
     write_energy_pj: float
     array_read_energy_pj: float | None
+    subarray_footprint_um2: float | None
     noise: DeviceNoise
 
     @property
@@ -209,6 +212,8 @@ def build_devices(cards: CardTree) -> dict[str, Device]:
             read_voltage_v=float(cell["read_voltage_v"]),
             write_energy_pj=float(cell["write_energy_pj"]),
             array_read_energy_pj=float(cell["array_read_energy_pj"]) if "array_read_energy_pj" in cell else None,
+            subarray_footprint_um2=(float(cell["subarray_footprint_um2"]) if "subarray_footprint_um2" in cell
+                                    else None),
             noise=NOISE_MODELS[str(block["model"])].from_block(block),
         )
     return devices
