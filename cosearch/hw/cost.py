@@ -120,6 +120,7 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     g_mean = np.array([d.g_mean_s for d in devices])[layers.device]
     fixed_read = np.array([np.nan if d.array_read_energy_pj is None else d.array_read_energy_pj
                            for d in devices])[layers.device]
+    column_ns = np.array([np.nan if d.column_time_ns is None else d.column_time_ns for d in devices])[layers.device]
     f_um = model.chip.node.feature_um
     pe, tile, chip, peripherals = model.pe, model.tile, model.chip, model.peripherals
     valid = layers.valid
@@ -153,7 +154,8 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
         return computed if np.isnan(fixed) else fixed
 
     # ----------------------------------------------------------- energy per run
-    column_pj = a * rows_at_adc * v_read**2 * g_mean * t_conv * 1e3  # V^2 * S * ns -> pJ
+    conducting_ns = np.where(np.isnan(column_ns), t_conv, column_ns)  # the column current flows this long
+    column_pj = a * rows_at_adc * v_read**2 * g_mean * conducting_ns * 1e3  # V^2 * S * ns -> pJ
     array = np.where(np.isnan(fixed_read), passes * conversions * column_pj,
                      passes * p * q * s * read_groups * busy * np.nan_to_num(fixed_read))
     converted = passes * conversions * busy

@@ -177,6 +177,8 @@ class Device:
         array_read_energy_pj: fixed energy of one crossbar read step [pJ] (None: column-current model).
         subarray_footprint_um2: laid-out area of one crossbar with its own periphery [um^2], for
             presets that reproduce a tool's floorplan (None: the sum of the blocks).
+        column_time_ns: how long the column current flows per conversion [ns] (None: the ADC's
+            conversion time).
         noise: the card's conductance model.
     """
 
@@ -189,6 +191,7 @@ class Device:
     write_energy_pj: float
     array_read_energy_pj: float | None
     subarray_footprint_um2: float | None
+    column_time_ns: float | None
     noise: DeviceNoise
 
     @property
@@ -214,6 +217,7 @@ def build_devices(cards: CardTree) -> dict[str, Device]:
             array_read_energy_pj=float(cell["array_read_energy_pj"]) if "array_read_energy_pj" in cell else None,
             subarray_footprint_um2=(float(cell["subarray_footprint_um2"]) if "subarray_footprint_um2" in cell
                                     else None),
+            column_time_ns=float(cell["column_time_ns"]) if "column_time_ns" in cell else None,
             noise=NOISE_MODELS[str(block["model"])].from_block(block),
         )
     return devices

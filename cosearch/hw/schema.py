@@ -68,7 +68,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "devices.*.device": {
         "cell_area_f2": "pos", "bits_per_cell": "int", "r_on_ohm": "pos", "on_off_ratio": "pos",
         "read_voltage_v": "pos", "write_energy_pj": "nonneg", "array_read_energy_pj?": "nonneg",
-        "subarray_footprint_um2?": "pos",
+        "subarray_footprint_um2?": "pos", "column_time_ns?": "pos",
     },
 }
 #: Blocks whose keys are those of the model their ``model`` key names: pattern -> (what, model -> keys).
