@@ -65,3 +65,6 @@ def test_reproduction_report_from_runs(short_runs):
         assert heading in text
     assert "10.24x" in text and "2.30-2.74x" in text and "Not run yet" not in text
     assert "Published SNASNet cell" in text
+    # XPert both with T searched and at the baseline's T, naming the accuracy estimate behind it
+    assert "**T searched.**" in text and "**At equal T (T = 5).**" in text
+    assert "Accuracy estimate behind both comparisons: `proxy_score_noisy`" in text
