@@ -26,13 +26,14 @@ count 2 * M * R * Cout per layer run (XPert's count), times the runs; TOPS use t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from cosearch.hw.device import Device
 from cosearch.hw.levels import Chip, Pipeline
 from cosearch.hw.mapping import LayerArrays
 from cosearch.hw.model import HardwareModel
@@ -118,9 +119,9 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     cell_area_f2 = np.array([d.cell_area_f2 for d in devices])[layers.device]
     v_read = np.array([d.read_voltage_v for d in devices])[layers.device]
     g_mean = np.array([d.g_mean_s for d in devices])[layers.device]
-    fixed_read = np.array([np.nan if d.array_read_energy_pj is None else d.array_read_energy_pj
-                           for d in devices])[layers.device]
-    column_ns = np.array([np.nan if d.column_time_ns is None else d.column_time_ns for d in devices])[layers.device]
+    fixed_read = _optional_per_layer(devices, "array_read_energy_pj", layers.device)
+    column_ns = _optional_per_layer(devices, "column_time_ns", layers.device)
+    footprint = _optional_per_layer(devices, "subarray_footprint_um2", layers.device)
     f_um = model.chip.node.feature_um
     pe, tile, chip, peripherals = model.pe, model.tile, model.chip, model.peripherals
     valid = layers.valid
@@ -177,8 +178,6 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     else:
         tiles = copies * one_copy_tiles
         chip_tiles = tiles.sum(axis=1)
-    footprint = np.array([np.nan if d.subarray_footprint_um2 is None else d.subarray_footprint_um2
-                          for d in devices])[layers.device]
     area = _component_areas(layers, model, crossbars, adcs, pes, tiles, cell_area_f2, s, accumulator_bits, footprint)
     for name in _COPIED:
         area[name] = area[name] * copies
@@ -221,6 +220,12 @@ def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
         pe_cycles=accesses * runs * valid,
         global_buffer_area_um2=chip.global_buffer.area_um2,
     )
+
+
+def _optional_per_layer(devices: Sequence[Device], name: str, index: np.ndarray) -> np.ndarray:
+    """An optional device value (``None`` -> NaN) at every layer of every candidate."""
+    values = [getattr(d, name) for d in devices]
+    return np.array([np.nan if v is None else v for v in values])[index]
 
 
 def _duplication(stage_one: np.ndarray, tiles_one: np.ndarray, positions: np.ndarray, chip: Chip,

@@ -200,6 +200,11 @@ class Device:
         return (1.0 + 1.0 / self.on_off_ratio) / (2.0 * self.r_on_ohm)
 
 
+def _optional(cell: Mapping[str, Any], key: str) -> float | None:
+    """An optional number of a card's ``device:`` block (None when the card leaves it out)."""
+    return float(cell[key]) if key in cell else None
+
+
 def build_devices(cards: CardTree) -> dict[str, Device]:
     """Every device of the (validated) cards, by name."""
     devices = {}
@@ -214,10 +219,9 @@ def build_devices(cards: CardTree) -> dict[str, Device]:
             on_off_ratio=float(cell["on_off_ratio"]),
             read_voltage_v=float(cell["read_voltage_v"]),
             write_energy_pj=float(cell["write_energy_pj"]),
-            array_read_energy_pj=float(cell["array_read_energy_pj"]) if "array_read_energy_pj" in cell else None,
-            subarray_footprint_um2=(float(cell["subarray_footprint_um2"]) if "subarray_footprint_um2" in cell
-                                    else None),
-            column_time_ns=float(cell["column_time_ns"]) if "column_time_ns" in cell else None,
+            array_read_energy_pj=_optional(cell, "array_read_energy_pj"),
+            subarray_footprint_um2=_optional(cell, "subarray_footprint_um2"),
+            column_time_ns=_optional(cell, "column_time_ns"),
             noise=NOISE_MODELS[str(block["model"])].from_block(block),
         )
     return devices
