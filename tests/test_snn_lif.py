@@ -59,6 +59,30 @@ def test_multi_step_equals_single_steps_and_reset_state() -> None:
     assert 0 < float(whole.mean()) < 1
 
 
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fast_path_is_the_float32_dynamics_bit_for_bit(reset: str, dtype: torch.dtype) -> None:
+    # the no-grad path widens a reduced-precision input into a float32 buffer per step: the same
+    # spikes and float32 membranes as float32 input with the same values, and in float32 the same
+    # as the autograd path, bit for bit, in both memory layouts
+    x = (torch.rand(5, 3, 4, 6, 6) * 2.5).to(dtype).contiguous()
+    frames = x.flatten(0, 1).contiguous(memory_format=torch.channels_last).view(x.shape)
+    for inputs in (x, frames):
+        fast, wide, slow = LIF(reset=reset), LIF(reset=reset), LIF(reset=reset)
+        with torch.inference_mode():
+            first = fast(inputs[:2])
+            held, before = fast.v.clone(), fast.v
+            spikes = torch.cat([first, fast(inputs[2:])])
+            widened = torch.cat([wide(inputs[:2].float()), wide(inputs[2:].float())])
+        assert torch.equal(before, held)  # a state the caller held is not written over
+        assert spikes.dtype == dtype and fast.v.dtype == torch.float32
+        assert torch.equal(spikes.float(), widened) and torch.equal(fast.v, wide.v)
+        with torch.enable_grad():
+            autograd = torch.cat([slow(inputs[:2].float()), slow(inputs[2:].float())]).detach()
+        assert torch.equal(widened, autograd) and torch.equal(wide.v, slow.v.detach())
+        assert 0 < float(widened.mean()) < 1
+
+
 def test_beta_parameterisation_does_not_scale_input() -> None:
     lif = LIF(tau=None, beta=0.5, threshold=10.0)
     with torch.no_grad():

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cosearch.core.allocation import keep_freed_memory
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.data import EventSet, ImageSet
@@ -187,7 +188,10 @@ def proxy_score(
     giving devices and mapping defaults; default: the package's own cards).
     Same candidate (genome, timesteps, seed) and settings -> same result; the clean score does
     not depend on ``noise``. Event recordings are binned into the candidate's T frames.
+    The process's C heap keeps freed tensors' memory from here on
+    (:func:`cosearch.core.allocation.keep_freed_memory`).
     """
+    keep_freed_memory()
     inputs = images.at(candidate.timesteps) if isinstance(images, EventSet) else images
     genome = scale_channels(candidate.network, settings.channel_scale)
     dtype = DTYPES[settings.dtype]

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from cosearch.core.allocation import keep_freed_memory
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.files import write_atomic, write_json
@@ -320,6 +321,8 @@ def train_candidate(
         ConfigError: a bad setting (:meth:`TrainSettings.check`), e.g. ``cuda`` with no GPU.
     """
     from tqdm import tqdm
+
+    keep_freed_memory()  # no page faults on every large activation (cosearch.core.allocation)
 
     settings.check(network=candidate.network)
     device = resolve_device(settings.device, "device")
