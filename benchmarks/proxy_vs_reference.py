@@ -12,8 +12,9 @@ layers). That kernel is computed here from the paper's formula in a forward hook
 its initialisation and its neurons are the reference's.
 
 cosearch scores the same cells (genome ``channels: 256``, ``channel_scale: 1``) on the same
-images (``batch_size`` = all of them, one repeat) with its own network, in float32 and in
-bfloat16. Both sides time building the network plus the scoring pass, after one warm-up cell
+images (``batch_size`` = all of them, one repeat) with its own network, in float32, in
+bfloat16 and with int8 spike convolutions (``proxy.dtype``). Both sides time building the
+network plus the scoring pass, after one warm-up cell
 each (oneDNN builds its kernels on first use), with the same number of torch threads.
 
     python benchmarks/proxy_vs_reference.py --reference-repo PATH --reference-python PYTHON \
@@ -38,6 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REFERENCE_ARGS = {"dataset": "cifar10", "timestep": 5, "tau": 4 / 3, "threshold": 1.0, "celltype": "backward",
                   "second_avgpooling": 2}
+DTYPES = ("float32", "bfloat16", "int8")  # cosearch's proxy.dtype settings, each timed
 CHANNELS = 256  # the reference's CIFAR-10 width: first_out_channel 128 x channel_ratio 2 (anchors.md section 1)
 
 
@@ -144,7 +146,7 @@ def main() -> None:
             raise SystemExit(f"the reference failed:\n{done.stderr[-3000:]}")
         reference = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     sides = {dtype: cosearch_side([c.tolist() for c in cells], images, dtype, args.threads)
-             for dtype in ("float32", "bfloat16")}
+             for dtype in DTYPES}
     table = pd.DataFrame({
         "cell": [" ".join("".join(str(v) for v in row) for row in c) for c in cells],
         "reference_s": [r["seconds"] for r in reference], "reference_score": [r["score"] for r in reference],
@@ -162,8 +164,9 @@ def main() -> None:
         print(f"cosearch {dtype:8s}: median {table[f'cosearch_{dtype}_s'].median():6.2f} s/cell, speed-up median "
               f"{table[f'speedup_{dtype}'].median():.2f}x (total time {total:.2f}x), Kendall tau vs reference {tau:.3f}")
     print(f"reference        : median {table['reference_s'].median():6.2f} s/cell")
-    bf = kendalltau(table["cosearch_float32_score"], table["cosearch_bfloat16_score"]).statistic
-    print(f"cosearch bfloat16 vs float32: Kendall tau {bf:.3f}")
+    for dtype in DTYPES[1:]:
+        tau = kendalltau(table["cosearch_float32_score"], table[f"cosearch_{dtype}_score"]).statistic
+        print(f"cosearch {dtype} vs float32: Kendall tau {tau:.3f}")
     if args.out:
         table.to_csv(args.out, index=False)
 

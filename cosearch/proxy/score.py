@@ -28,9 +28,12 @@ from cosearch.proxy.noise import NoiseResult, SpikeStore, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
 from cosearch.snn import build
 from cosearch.snn.device import check_device, resolve_device
+from cosearch.snn.layers import use_integer_convs
 from cosearch.workload import network_layers, network_slots, scale_channels
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+#: ``proxy.dtype`` -> the dtype the network is built in; ``int8`` is a bfloat16 network whose
+#: spike convolutions run as int8 GEMMs (:class:`cosearch.snn.layers.SpikeConv2d`).
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,11 @@ class ProxySettings:
         repeats: batches per candidate (score = mean log-det). SNASNet: 2.
         channel_scale: fidelity factor applied to the genome's channel counts (1.0 = as sampled).
         dtype: ``float32`` or ``bfloat16`` for weights and activations (membranes stay float32;
-            bfloat16 is 3-6x faster on CPUs with AMX/AVX512-BF16 and changes scores slightly).
+            bfloat16 is 3-6x faster on CPUs with AMX/AVX512-BF16 and changes scores slightly), or
+            ``int8``: float32, except that every convolution of spikes runs as an int8 GEMM with
+            weights rounded to 8 bits per output channel (:mod:`cosearch.snn.spike_conv`; the
+            fastest at wide layers, C >= 64, on CPUs with AVX512-VNNI or AMX; scores change
+            slightly, as with bfloat16).
         time_chunk: timesteps run per pass (None = all T at once); lower it to cap memory.
         noise: also score the network as its crossbars compute it (device noise from the hardware
             cards, weight quantisation, ADC-quantised partial sums; :mod:`cosearch.proxy.noise`):
@@ -202,6 +209,8 @@ def proxy_score(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(candidate.seed)
         net = build(genome, candidate.timesteps, dtype=dtype).to(device)
+        if settings.dtype == "int8":
+            use_integer_convs(net)
         net.train()
         net.time_chunk = settings.time_chunk
         recorder = SpikeRecorder(net, settings.kernel, layers)

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d
+from cosearch.snn.layers import AvgPool2d, BatchNorm2d, SpikeConv2d
 from cosearch.snn.neuron import LIF, Stateful
 from cosearch.snn.protocol import SharedLIFs
 
@@ -66,7 +66,7 @@ class Cell(Stateful, SharedLIFs):
             if op in CONV_KERNELS:
                 k = CONV_KERNELS[op]
                 self.ops[self._key(src, dst)] = nn.Sequential(
-                    Conv2d(channels, channels, k, padding=k // 2, bias=False), BatchNorm2d(channels)
+                    SpikeConv2d(channels, channels, k, padding=k // 2, bias=False), BatchNorm2d(channels)
                 )
                 if f"node{src}" not in self.lifs:
                     self.lifs[f"node{src}"] = LIF(**dict(neuron or {}))

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from cosearch.snn.neuron import Stateful
+from cosearch.snn.spike_conv import spike_conv2d
 from cosearch.snn.steps import empty_steps, merge_time
 
 
@@ -24,6 +25,32 @@ class _PerStep:
 
 class Conv2d(_PerStep, nn.Conv2d):
     """``nn.Conv2d`` over ``[T, B, C, H, W]``."""
+
+
+class SpikeConv2d(Conv2d):
+    """:class:`Conv2d` whose input is always binary spikes (a LIF's output, or max-pooled spikes).
+
+    With ``integer`` set (:func:`use_integer_convs`) and autograd off, it runs as an int8 GEMM
+    (:func:`cosearch.snn.spike_conv.spike_conv2d`: weights rounded to int8 per output channel,
+    float32 output); otherwise it is a plain convolution. A forward that the noisy proxy pass
+    installs on the module replaces both.
+    """
+
+    integer = False
+
+    def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if (self.integer and not torch.is_grad_enabled() and bias is None and self.groups == 1
+                and self.dilation == (1, 1) and self.padding_mode == "zeros" and isinstance(self.padding, tuple)):
+            return spike_conv2d(input, weight, self.stride, self.padding)
+        return super()._conv_forward(input, weight, bias)
+
+
+def use_integer_convs(net: nn.Module) -> int:
+    """Switch every :class:`SpikeConv2d` of ``net`` to its int8 path; returns how many there are."""
+    convs = [m for m in net.modules() if isinstance(m, SpikeConv2d)]
+    for conv in convs:
+        conv.integer = True
+    return len(convs)
 
 
 class AvgPool2d(_PerStep, nn.AvgPool2d):

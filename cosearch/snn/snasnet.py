@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from cosearch.snn.cell import Cell
-from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Conv2d, Dropout
+from cosearch.snn.layers import AvgPool2d, BatchNorm2d, Dropout, SpikeConv2d
 from cosearch.snn.neuron import LIF, reset_states
 from cosearch.snn.protocol import SpikingNetwork
 from cosearch.snn.steps import frame_steps, repeat_steps
@@ -60,7 +60,7 @@ class SNASNet(SpikingNetwork):
         self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c))
         self.cell1 = Cell(genome["cell"], c, neuron)
         self.down = nn.Sequential(OrderedDict(
-            bn_in=BatchNorm2d(c), lif=LIF(**neuron), conv=Conv2d(c, 2 * c, 3, padding=1, bias=False),
+            bn_in=BatchNorm2d(c), lif=LIF(**neuron), conv=SpikeConv2d(c, 2 * c, 3, padding=1, bias=False),
             bn=BatchNorm2d(2 * c), pool=AvgPool2d(2),
         ))
         self.cell2 = Cell(genome["cell"], 2 * c, neuron)

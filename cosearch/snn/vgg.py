@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cosearch.snn.layers import BatchNorm2d, Conv2d, MaxPool2d
+from cosearch.snn.layers import BatchNorm2d, MaxPool2d, SpikeConv2d
 from cosearch.snn.neuron import LIF, reset_states
 from cosearch.snn.protocol import SpikingNetwork
 from cosearch.snn.steps import frame_steps, repeat_steps
@@ -32,7 +32,7 @@ class VGGBlock(nn.Module):
 
     def __init__(self, cin: int, cout: int, pool: bool, static: bool, neuron: Mapping[str, Any]) -> None:
         super().__init__()
-        self.conv = (nn.Conv2d if static else Conv2d)(cin, cout, 3, padding=1, bias=False)
+        self.conv = (nn.Conv2d if static else SpikeConv2d)(cin, cout, 3, padding=1, bias=False)
         self.bn = (nn.BatchNorm2d if static else BatchNorm2d)(cout)
         self.lif = LIF(**neuron)
         self.pool = MaxPool2d(2) if pool else None
