@@ -115,3 +115,17 @@ def test_network_declares_shared_lifs_with_their_weights() -> None:
     assert weights["cell1.lifs.node0"] == weights["cell2.lifs.node2"] == 2
     assert weights["cell1.lifs.node1"] == weights["down.lif"] == weights["classifier.lif"] == 1
     assert sum(weights.values()) == 2 * (2 + 1 + 2 + 1) + 3
+
+
+def test_stateless_layer_on_a_repeated_frame_runs_once_with_the_same_values() -> None:
+    from cosearch.snn.layers import AvgPool2d, SpikeConv2d
+    from cosearch.snn.steps import repeat_steps
+
+    frame = torch.rand(2, 3, 6, 6).contiguous(memory_format=torch.channels_last)
+    conv = SpikeConv2d(3, 4, 3, padding=1, bias=False)
+    for layer in (AvgPool2d(3, stride=1, padding=1), conv):
+        repeated = repeat_steps(frame, 4)
+        with torch.inference_mode():
+            once = layer(repeated)
+            materialised = layer(repeated.contiguous())
+        assert once.stride(0) == 0 and torch.equal(once, materialised)

@@ -6,6 +6,7 @@ the module feeding each crossbar-mapped weight layer (input density, synaptic op
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -41,6 +42,7 @@ class SpikeRecorder:
         self.inputs: dict[int, float] = defaultdict(float)
         self.synops = 0.0
         self.samples = 0
+        self._counted: dict[int, tuple[weakref.ref[torch.Tensor], float]] = {}  # id -> (LIF output, its spikes)
         self._handles = []
         for name, (module, copies) in net.spiking_layers().items():
             self._handles.append(module.register_forward_hook(self._lif_hook(name, copies)))
@@ -54,6 +56,7 @@ class SpikeRecorder:
         """Start a new batch: a fresh kernel accumulator."""
         self.kernel = KernelAccumulator(self.kind, batch_size)
         self.samples += batch_size
+        self._counted.clear()
 
     def remove(self) -> None:
         for handle in self._handles:
@@ -63,17 +66,21 @@ class SpikeRecorder:
     def _lif_hook(self, name: str, copies: int):
         def hook(module: LIF, args: tuple, out: torch.Tensor) -> None:
             assert self.kernel is not None, "call begin() before the forward pass"
+            total = 0.0
             for t in range(out.shape[0]):
-                s = self.kernel.add(rows(out[t]), copies)
-                self.spikes[name] += float(s.sum())
+                total += float(self.kernel.add(rows(out[t]), copies).sum())
+            self.spikes[name] += total
             self.neuron_steps[name] += float(out.numel())
+            self._counted[id(out)] = (weakref.ref(out), total)
 
         return hook
 
     def _input_hook(self, slot: int, fanout: int, spiking: bool):
         def hook(module: nn.Module, args: tuple) -> None:
             x = args[0]
-            nonzero = float(torch.count_nonzero(x))
+            known = self._counted.get(id(x))
+            # a LIF's own output (the usual input of a spiking layer): its spikes are counted already
+            nonzero = known[1] if known is not None and known[0]() is x else float(torch.count_nonzero(x))
             self.nonzero[slot] += nonzero
             self.inputs[slot] += float(x.numel())
             if spiking:

@@ -16,9 +16,17 @@ from cosearch.snn.steps import empty_steps, merge_time
 
 
 class _PerStep:
-    """Mixin: run the wrapped stateless layer on all timesteps at once."""
+    """Mixin: run the wrapped stateless layer on all timesteps at once.
+
+    An input that repeats one frame over time (a stride-0 view such as the SNASNet stem's output,
+    :func:`cosearch.snn.steps.repeat_steps`) is computed once and repeated the same way: the layer
+    is stateless, so every timestep's output is the same.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > 1 and x.stride(0) == 0:
+            frame = super().forward(x[0])  # type: ignore[misc]
+            return frame.unsqueeze(0).expand(x.shape[0], *frame.shape)
         y = super().forward(merge_time(x))  # type: ignore[misc]
         return y.view(x.shape[0], x.shape[1], *y.shape[1:])
 
