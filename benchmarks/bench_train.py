@@ -40,10 +40,13 @@ from cosearch.workflows.train import TrainSettings, TrainStep, make_model, to_te
 from cosearch.workload import canonical_genome
 
 #: name -> (genome, channel scale): SNASNet's published CIFAR-10 backward cell at C = 128 x 1/8 = 16,
-#: and VGG16 (64..512 channels) at 1/8 width (8..64 channels).
+#: and VGG16 (64..512 channels) at 1/8 width (8..64 channels); two more cells at C = 16 (a forward
+#: one and another backward one), the held-out networks of benchmarks/hardware_sensitivity.py.
 NETWORKS: dict[str, tuple[dict[str, Any], float]] = {
     "snasnet_c16": ({"arch": "snasnet", "cell": "0303 0030 2002 0200", "channels": 128}, 0.125),
     "vgg16_w8": ({"arch": "vgg16"}, 0.125),
+    "snasnet_fwd_c16": ({"arch": "snasnet", "cell": "0233 0013 0002 0000", "channels": 128}, 0.125),
+    "snasnet_bwd_c16": ({"arch": "snasnet", "cell": "0203 0010 1002 0300", "channels": 128}, 0.125),
 }
 
 
