@@ -38,16 +38,16 @@ class Conv2d(_PerStep, nn.Conv2d):
 class SpikeConv2d(Conv2d):
     """:class:`Conv2d` whose input is always binary spikes (a LIF's output, or max-pooled spikes).
 
-    With ``integer`` set (:func:`use_integer_convs`) and autograd off, it runs as an int8 GEMM
-    (:func:`cosearch.snn.spike_conv.spike_conv2d`: weights rounded to int8 per output channel,
-    float32 output); otherwise it is a plain convolution. A forward that the noisy proxy pass
-    installs on the module replaces both.
+    With ``integer`` set (:func:`use_integer_convs`), autograd off and the tensors on the CPU, it
+    runs as an int8 GEMM (:func:`cosearch.snn.spike_conv.spike_conv2d`: weights rounded to int8
+    per output channel, output in the input's dtype); otherwise it is a plain convolution. A
+    forward that the noisy proxy pass installs on the module replaces both.
     """
 
     integer = False
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        if (self.integer and not torch.is_grad_enabled() and bias is None and self.groups == 1
+        if (self.integer and not torch.is_grad_enabled() and input.device.type == "cpu" and bias is None and self.groups == 1
                 and self.dilation == (1, 1) and self.padding_mode == "zeros" and isinstance(self.padding, tuple)):
             return spike_conv2d(input, weight, self.stride, self.padding)
         return super()._conv_forward(input, weight, bias)
