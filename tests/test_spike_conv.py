@@ -93,3 +93,20 @@ def test_int8_proxy_scores_close_to_float32() -> None:
     again = proxy_score(candidate, images, ProxySettings.from_mapping({**settings, "dtype": "int8"}))
     assert integer.score == again.score  # deterministic
     assert integer.score == pytest.approx(exact, abs=0.01)  # measured: 7e-5 here (bfloat16: 9e-3)
+
+
+def test_reduced_precision_ranks_cells_as_float32() -> None:
+    # rank-equal where the arithmetic changes: five cells whose float32 scores are apart
+    # (measured: -5.27, 0.46, 0.22, 0.08, -2.09) keep their order under bfloat16 and int8
+    images = load_dataset({})
+    cells = ["0001 0000 0000 0000", "0303 0030 2002 0200", "0233 0013 0002 0000", "0203 0010 1002 0300",
+             "0003 0000 0000 0000"]
+    candidates = [Candidate(network=canonical_genome({"arch": "snasnet", "cell": c, "channels": 16}), timesteps=3, seed=5)
+                  for c in cells]
+
+    def order(dtype: str) -> list[int]:
+        settings = ProxySettings.from_mapping({"batch_size": 16, "repeats": 1, "channel_scale": 1.0, "dtype": dtype})
+        scores = [proxy_score(c, images, settings).score for c in candidates]
+        return sorted(range(len(cells)), key=scores.__getitem__)
+
+    assert order("bfloat16") == order("float32") == order("int8") == [0, 4, 3, 2, 1]
