@@ -49,7 +49,7 @@ class ProxySettings:
             bfloat16 is 3-6x faster on CPUs with AMX/AVX512-BF16 and changes scores slightly), or
             ``int8``: float32, except that every convolution of spikes runs as an int8 GEMM with
             weights rounded to 8 bits per output channel (:mod:`cosearch.snn.spike_conv`; the
-            fastest at wide layers, C >= 64, on CPUs with AVX512-VNNI or AMX; scores change
+            fastest at wide layers, C >= 128, on CPUs with AVX512-VNNI or AMX; scores change
             slightly, as with bfloat16).
         time_chunk: timesteps run per pass (None = all T at once); lower it to cap memory.
         noise: also score the network as its crossbars compute it (device noise from the hardware
