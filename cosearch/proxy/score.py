@@ -47,7 +47,7 @@ class ProxySettings:
         channel_scale: fidelity factor applied to the genome's channel counts (1.0 = as sampled).
         dtype: ``float32`` or ``bfloat16`` for weights and activations (membranes stay float32;
             bfloat16 is 3-6x faster on CPUs with AMX/AVX512-BF16 and changes scores slightly), or
-            ``int8``: float32, except that every convolution of spikes runs as an int8 GEMM with
+            ``int8``: bfloat16, except that every convolution of spikes runs as an int8 GEMM with
             weights rounded to 8 bits per output channel (:mod:`cosearch.snn.spike_conv`; the
             fastest at wide layers, C >= 128, on CPUs with AVX512-VNNI or AMX; scores change
             slightly, as with bfloat16).

@@ -103,8 +103,8 @@ class LIF(Stateful):
         return self._forward_fast(x, state_dtype)
 
     def _forward_fast(self, x: torch.Tensor, state_dtype: torch.dtype) -> torch.Tensor:
-        """Update without autograd bookkeeping (inference / proxy path), same values as the
-        autograd path. Every elementwise pass runs in the state's dtype: a reduced-precision input
+        """Update without autograd bookkeeping (inference / proxy path): the float32 dynamics of the
+        autograd path, bit for bit. Every elementwise pass runs in the state's dtype: a reduced-precision input
         is widened once per timestep into one buffer, as are its spikes for the reset, because
         torch's mixed-dtype in-place ops allocate and convert a temporary per call (3-4x the time
         of the same op on equal dtypes)."""

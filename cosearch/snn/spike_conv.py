@@ -2,13 +2,13 @@
 
 A spiking layer's input is 0/1, so it is exact in int8, and an int8 x int8 -> int32 GEMM
 (``torch._int_mm``: oneDNN with AVX512-VNNI or AMX) does more multiply-accumulates per cycle
-than a bfloat16 one (1.8x measured on a 2-core Zen 4, docs/performance.md). The weights are rounded per output channel to int8 (symmetric,
-``scale_c = max_i |w_ci| / 127``), the int32 sums are exact, and the output is
-``scale_c * sum``: the only error is the weight rounding, at most ``scale_c / 2`` per weight
-(measured: RMS output error 0.4 % of the output's spread at C = 256, against 0.24 % for a
-bfloat16 convolution; 1.3-1.6x faster than bfloat16 at C = 256 on a 2-core Zen 4,
-benchmarks/proxy_vs_reference.py). Narrow layers (C = 16) gain nothing: the im2col copy then
-costs more than the GEMM saves.
+than a bfloat16 one (1.8x measured on a 2-core Zen 4). The weights are rounded per output
+channel to int8 (symmetric, ``scale_c = max_i |w_ci| / 127``), the int32 sums are exact, and the
+output is ``scale_c * sum``: the only error is the weight rounding, at most ``scale_c / 2`` per
+weight (measured: RMS output error 0.4 % of the output's spread at C = 256, against 0.24 % for a
+bfloat16 convolution; 1.3-1.6x faster than bfloat16 at C = 256 on a 2-core Zen 4; figures in
+docs/performance.md). Narrow layers gain nothing: below C = 128 the im2col copy costs about what
+the GEMM saves.
 """
 
 from __future__ import annotations
