@@ -9,8 +9,9 @@ bits, device), measures on the same candidate
 * the proxy's metrics with ``noise: true`` at the checkpoint's own width (``proxy_score``,
   ``proxy_score_noisy``, ``proxy_score_drop``, ``proxy_noise_spike_mismatch``),
 
-then prints Kendall tau of each proxy metric against ``accuracy_hw`` per checkpoint and over all
-rows (higher-is-better orientation: drop and mismatch are negated). T is varied at inference only:
+then prints Kendall tau of each proxy metric and of ``proxy_accuracy_estimate`` against
+``accuracy_hw`` per checkpoint and over all rows (higher-is-better orientation: drop and mismatch
+are negated). T is varied at inference only:
 the weights were trained at the checkpoint's T (training one network per T is the GPU version of
 this study). Rows are appended to ``--out`` (CSV) as they finish, and settings already there are
 skipped, so the study can run in several sittings.
@@ -36,7 +37,7 @@ from cosearch.accuracy import HardwareEvalSettings, hardware_accuracy
 from cosearch.core.candidate import Candidate
 from cosearch.data import load_dataset
 from cosearch.hw import load_hardware_section
-from cosearch.proxy.score import ProxySettings, proxy_score
+from cosearch.proxy.score import ProxySettings, accuracy_estimate, proxy_score
 from cosearch.workflows.train import CHECKPOINT, evaluation_subset, make_model
 
 #: (T, device, ADC bits): None = the checkpoint's T. The base setting (T of training, RRAM without
@@ -82,10 +83,13 @@ def measure(folder: Path, setting: tuple[int | None, str, int], hardware: Any, t
 
 
 def taus(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Kendall tau (tau-b) of each proxy metric, oriented higher-is-better, against accuracy_hw."""
+    """Kendall tau (tau-b) of each proxy metric, oriented higher-is-better, and of the shipped accuracy
+    estimate (computed from the noisy score and the mismatch, so older rows have it too) against accuracy_hw."""
     target = [float(r["accuracy_hw"]) for r in rows]
-    return {name: float(kendalltau([sign * float(r[name]) for r in rows], target).statistic)
-            for name, sign in PROXY_METRICS.items()}
+    out = {name: float(kendalltau([sign * float(r[name]) for r in rows], target).statistic)
+           for name, sign in PROXY_METRICS.items()}
+    estimate = [accuracy_estimate(float(r["proxy_score_noisy"]), float(r["proxy_noise_spike_mismatch"])) for r in rows]
+    return {**out, "proxy_accuracy_estimate": float(kendalltau(estimate, target).statistic)}
 
 
 def main() -> None:
@@ -122,7 +126,7 @@ def main() -> None:
             print(f"{key}: acc_hw {row['accuracy_hw']:.3f} noisy {row['proxy_score_noisy']:.1f} "
                   f"mismatch {row['proxy_noise_spike_mismatch']:.4f} ({row['accuracy_s']} + {row['proxy_s']} s)", flush=True)
     print(f"load {os.getloadavg()[0]:.2f}")
-    print(f"{'rows':<24} {'n':>3} " + " ".join(f"{name:>26}" for name in PROXY_METRICS))
+    print(f"{'rows':<24} {'n':>3} " + " ".join(f"{name:>26}" for name in [*PROXY_METRICS, "proxy_accuracy_estimate"]))
     groups = {name: [r for r in done if r["checkpoint"] == name] for name in dict.fromkeys(r["checkpoint"] for r in done)}
     for label, rows in [*groups.items(), ("all", done)]:
         if len(rows) > 2:

@@ -67,4 +67,4 @@ def test_reproduction_report_from_runs(short_runs):
     assert "Published SNASNet cell" in text
     # XPert both with T searched and at the baseline's T, naming the accuracy estimate behind it
     assert "**T searched.**" in text and "**At equal T (T = 5).**" in text
-    assert "Accuracy estimate behind both comparisons: `proxy_score_noisy`" in text
+    assert "Accuracy estimate behind both comparisons: `proxy_accuracy_estimate`" in text

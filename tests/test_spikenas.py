@@ -174,3 +174,42 @@ def test_bad_repository_files_and_paths(tmp_path: Path, experiment: Path) -> Non
         spikenas.read_benchmark(tmp_path / "broken")
     code = main(["validate", str(experiment), "--benchmark", "spikenas", str(empty), "--no-progress"])
     assert code == 2
+
+
+def test_harness_ranks_by_the_experiments_noisy_accuracy_objective(tmp_path: Path, experiment: Path) -> None:
+    """A hardware-aware experiment's objective (here the accuracy estimate) is what the harness ranks by,
+    with the noisy pass on the cards' default mapping; a minimised metric is negated."""
+    document = yaml.safe_load(experiment.read_text())
+    document["proxy"]["noise"] = True
+    document["objectives"] = [{"metric": "proxy_accuracy_estimate", "direction": "maximize"},
+                              {"metric": "proxy_noise_spike_mismatch", "direction": "minimize"}]
+    noisy = tmp_path / "noisy.yaml"
+    noisy.write_text(yaml.safe_dump(document))
+    bench = write_csv(tmp_path / "bench.csv")
+    summary = run_benchmark_validation(noisy, "spikenas", bench, tmp_path / "a", resamples=100, progress=False)
+    table = pd.read_csv(tmp_path / "a" / "topologies.csv", dtype={"topology": str})
+    from cosearch.workflows.validate import kendall_tau
+
+    assert summary["metric"] == "proxy_accuracy_estimate" and summary["metric_sign"] == 1
+    assert (table["proxy_accuracy_estimate"] < table["proxy_score"]).all()  # noisy score minus a positive mismatch
+    assert summary["kendall_tau"] == pytest.approx(kendall_tau(table["proxy_accuracy_estimate"], table["test_acc"]))
+    again = run_benchmark_validation(noisy, "spikenas", bench, tmp_path / "b", resamples=100, progress=False)
+    assert again["kendall_tau"] == summary["kendall_tau"]
+    mismatch = run_benchmark_validation(noisy, "spikenas", bench, tmp_path / "c", resamples=100, progress=False,
+                                        metric="proxy_noise_spike_mismatch")
+    column = pd.read_csv(tmp_path / "c" / "topologies.csv")["proxy_noise_spike_mismatch"]
+    assert mismatch["metric_sign"] == -1
+    assert mismatch["kendall_tau"] == pytest.approx(kendall_tau(-column, table["test_acc"]))
+    clean = run_benchmark_validation(experiment, "spikenas", bench, tmp_path / "d", resamples=100, progress=False)
+    assert clean["metric"] == "proxy_score" and list(pd.read_csv(tmp_path / "d" / "topologies.csv")["proxy_score"]) \
+        == list(table["proxy_score"])  # the clean score does not depend on the noisy pass
+
+
+def test_bad_metric_names_the_flag_and_the_allowed_metrics(tmp_path: Path, experiment: Path) -> None:
+    bench = write_csv(tmp_path / "bench.csv")
+    with pytest.raises(ConfigError, match=r"--metric: must be a scalar proxy metric, one of proxy_score, .*"
+                                          r"proxy_accuracy_estimate \(got 'hw_edap'\)"):
+        run_benchmark_validation(experiment, "spikenas", bench, tmp_path / "a", progress=False, metric="hw_edap")
+    assert main(["validate", str(experiment), "--benchmark", "spikenas", str(bench), "--metric", "accuracy",
+                 "--no-progress", "--out", str(tmp_path / "b")]) == 2
+    assert main(["validate", str(experiment), "--metric", "proxy_score", "--no-progress"]) == 2

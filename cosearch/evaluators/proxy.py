@@ -30,7 +30,9 @@ class ProxyEvaluator(Evaluator):
     Metrics: ``proxy_score`` (float, may be -inf), ``proxy_firing_rate``, ``proxy_spike_count``,
     ``proxy_synops``, ``proxy_layer_firing_rates`` (dict), ``proxy_input_activity`` (list per slot);
     with ``noise: true`` also ``proxy_score_noisy``, ``proxy_score_drop`` (clean - noisy),
-    ``proxy_noise_spike_mismatch`` and ``proxy_noise_weight_error``. The noisy pass takes each
+    ``proxy_noise_spike_mismatch``, ``proxy_noise_weight_error`` and ``proxy_accuracy_estimate``
+    (noisy score - ``mismatch_weight`` x mismatch, :func:`cosearch.proxy.score.accuracy_estimate`:
+    the accuracy objective of the shipped hardware-aware experiments). The noisy pass takes each
     layer's mapping from the candidate over the defaults of the hardware cards loaded from the
     experiment's ``hardware`` section exactly as the ``cost`` evaluator loads them, so both agree
     on every layer's device, ADC bits, weight bits and crossbar size.
@@ -39,7 +41,8 @@ class ProxyEvaluator(Evaluator):
     @classmethod
     def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
         """The ``proxy_*`` metrics above; the noise ones only with ``noise: true``."""
-        noisy = {"proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error"}
+        noisy = {"proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error",
+                 "proxy_accuracy_estimate"}
         clean = {"proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops", "proxy_layer_firing_rates",
                  "proxy_input_activity"}
         return clean | noisy if {**dict(context.proxy), **dict(options)}.get("noise") is True else clean

@@ -297,9 +297,11 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
 BENCHMARKS = ("spikenas",)
 
 
-def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progress: bool = True) -> list[dict[str, float]]:
-    """Proxy score, firing rate, wall seconds and CPU seconds (this process, all threads) of each candidate,
-    with a progress bar on stderr. CPU seconds are robust to other processes sharing the cores."""
+def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progress: bool = True,
+                     metric: str = "proxy_score", hardware: Any = None) -> list[dict[str, float]]:
+    """Proxy score, ``metric`` (a scalar proxy metric; with ``proxy.noise`` a noisy one, priced on
+    ``hardware``), firing rate, wall seconds and CPU seconds (this process, all threads) of each
+    candidate, with a progress bar on stderr. CPU seconds are robust to other processes sharing the cores."""
     import sys
 
     from tqdm import tqdm
@@ -310,11 +312,38 @@ def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progres
     bar = tqdm(candidates, desc="proxy", unit="cand", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     for candidate in bar:
         t0, c0 = time.perf_counter(), time.process_time()
-        result = proxy_score(candidate, images, proxy)
-        rows.append({"proxy_score": result.score, "proxy_firing_rate": result.firing_rate,
+        result = proxy_score(candidate, images, proxy, hardware)
+        value = float(result.metrics()[metric])
+        rows.append({"proxy_score": result.score, metric: value, "proxy_firing_rate": result.firing_rate,
                      "proxy_time_s": time.perf_counter() - t0, "proxy_cpu_s": time.process_time() - c0})
-        bar.set_postfix_str(f"score={result.score:.4g}", refresh=False)
+        bar.set_postfix_str(f"{metric}={value:.4g}", refresh=False)
     return rows
+
+
+#: Scalar proxy metrics ``cosearch validate --benchmark --metric`` can rank by (the noisy ones turn the
+#: experiment's noisy pass on, priced on its ``hardware`` section with the cards' default mapping).
+CLEAN_METRICS = ("proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops")
+NOISY_METRICS = ("proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error",
+                 "proxy_accuracy_estimate")
+
+
+def benchmark_metric(experiment: Any, metric: str | None) -> tuple[str, int]:
+    """The metric the harness ranks topologies by and its sign (+1: higher predicts higher accuracy).
+
+    Default: the experiment's first objective that is a proxy metric (its accuracy objective), else
+    ``proxy_score``. The sign is -1 when that objective (or, for a named metric that is one, its
+    objective) is minimised. ConfigError for a metric that is not a scalar proxy metric.
+    """
+    from cosearch.core.errors import ConfigError
+
+    objectives = {o.metric: o.direction for o in experiment.config.objectives}
+    if metric is None:
+        metric = next((m for m in objectives if m in (*CLEAN_METRICS, *NOISY_METRICS)), "proxy_score")
+    if metric not in (*CLEAN_METRICS, *NOISY_METRICS):
+        raise ConfigError(str(experiment.source), "--metric", f"must be a scalar proxy metric, one of "
+                                                              f"{', '.join((*CLEAN_METRICS, *NOISY_METRICS))} "
+                                                              f"(got {metric!r})")
+    return metric, -1 if objectives.get(metric) == "minimize" else 1
 
 
 def _summary_stats(stats: Correlation) -> dict[str, Any]:
@@ -325,12 +354,16 @@ def _summary_stats(stats: Correlation) -> dict[str, Any]:
 def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: str | Path,
                              out_dir: str | Path | None = None, sample: int | None = None, resamples: int = 2000,
                              seed: int | None = None, progress: bool = True,
-                             data_root: str | None = None) -> dict[str, Any]:
+                             data_root: str | None = None, metric: str | None = None) -> dict[str, Any]:
     """Score every usable topology of a trained-accuracy table with the experiment's proxy settings and
-    correlate with the table's mean test accuracy per topology (and the conv-edge count baseline).
+    correlate ``metric`` with the table's mean test accuracy per topology (and the conv-edge count
+    baselines).
 
-    The table holds accuracies of clean (software) networks, so the clean ``proxy_score`` is compared
-    and the noisy pass of ``noise: true`` settings is switched off (it would only cost time).
+    ``metric`` (:func:`benchmark_metric`): default the experiment's proxy objective, e.g.
+    ``proxy_accuracy_estimate`` for the hardware-aware experiments; a minimised one is negated, so
+    tau > 0 means it ranks like accuracy. The table holds accuracies of software networks: a noisy
+    metric ranks each cell on the cards' default mapping of the experiment's ``hardware`` section,
+    and a clean one switches the noisy pass off (it would only cost time).
     ``sample``: a seeded random subset of that many topologies (None = all). Writes
     ``topologies.csv``, ``summary.json`` and ``scatter.html`` to ``out_dir`` (default
     ``runs/validate/<experiment name>_<benchmark>``); returns the summary.
@@ -343,6 +376,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     from cosearch.config import load_experiment
     from cosearch.core.errors import ConfigError
     from cosearch.data import load_dataset
+    from cosearch.hw import load_hardware_section
     from cosearch.workflows import spikenas
 
     if benchmark not in BENCHMARKS:
@@ -360,10 +394,13 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
         topologies = topologies.iloc[chosen].reset_index(drop=True)
     out = Path(out_dir) if out_dir else Path("runs") / "validate" / f"{experiment.name}_{benchmark}"
     out.mkdir(parents=True, exist_ok=True)
-    proxy = replace(_proxy_settings(experiment), noise=False)
+    metric, sign = benchmark_metric(experiment, metric)
+    noisy = metric in NOISY_METRICS
+    proxy = replace(_proxy_settings(experiment), noise=noisy)
+    hardware = load_hardware_section(experiment.project_dir, experiment.config.hardware) if noisy else None
     images = load_dataset(_data_section(experiment), split="train")
     candidates = [spikenas.topology_candidate(t, seed) for t in topologies["topology"]]
-    scored = pd.DataFrame(score_topologies(candidates, images, proxy, progress))
+    scored = pd.DataFrame(score_topologies(candidates, images, proxy, progress, metric, hardware))
     topologies = topologies.assign(edge_op=[" ".join(map(str, ops)) for ops in topologies["edge_op"]],
                                    seed=[c.seed for c in candidates], **{k: scored[k] for k in scored.columns})
     topologies.to_csv(out / "topologies.csv", index=False)
@@ -373,8 +410,8 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
         "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
         "benchmark": benchmark, "table": table.source, "layout": table.layout,
         "cells_read": len(table.cells), "cells_used": len(cells), "topologies_usable": int(cells["topology"].nunique()),
-        "n": len(topologies), "ci_level": 0.95,
-        **_summary_stats(correlate(topologies["proxy_score"].to_numpy(float), accuracies, resamples, seed=seed)),
+        "n": len(topologies), "ci_level": 0.95, "metric": metric, "metric_sign": sign,
+        **_summary_stats(correlate(sign * topologies[metric].to_numpy(float), accuracies, resamples, seed=seed)),
         **{key: {"name": column, **_summary_stats(
             correlate(topologies[column].to_numpy(float), accuracies, resamples, seed=seed))}
            for key, column in (("baseline", "conv_edges"), ("baseline_pruned", "conv_edges_pruned"))},
@@ -393,7 +430,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
 
 
 def scatter(scores: Any, accuracies: Any, labels: Any, title: str, y_title: str, color: Any = None,
-            color_title: str = "") -> Any:
+            color_title: str = "", x_title: str = "proxy score (log|det K|, higher is better)") -> Any:
     """Self-contained Plotly scatter of proxy score vs accuracy in the dashboard's style (non-finite
     scores left out, counted in the title); ``color`` (optional) shades the markers."""
     import plotly.graph_objects as go
@@ -415,20 +452,22 @@ def scatter(scores: Any, accuracies: Any, labels: Any, title: str, y_title: str,
     fig.update_layout(template="plotly_white",
                       title=dict(text=title + (f" ({dropped} with score -inf not drawn)" if dropped else ""),
                                  font=dict(size=14)),
-                      xaxis_title="proxy score (log|det K|, higher is better)", yaxis_title=y_title,
+                      xaxis_title=x_title, yaxis_title=y_title,
                       width=820, height=520)
     return fig
 
 
 def benchmark_scatter_figure(topologies: Any, summary: dict[str, Any]) -> Any:
-    """Proxy score vs mean trained accuracy, one marker per topology, shaded by its conv-edge count
+    """The ranked metric vs mean trained accuracy, one marker per topology, shaded by its conv-edge count
     (``topologies.csv`` and ``summary.json`` of :func:`run_benchmark_validation`)."""
+    metric = summary["metric"]
     title = (f"{summary['experiment']} on {summary['benchmark']} ({summary['n']} topologies): Kendall tau "
              f"{summary['kendall_tau']:.3f} [{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}]; "
              f"conv-edge baseline {summary['baseline']['kendall_tau']:.3f}")
-    return scatter(topologies["proxy_score"], topologies["test_acc"], [f"topology {t}" for t in topologies["topology"]],
+    return scatter(topologies[metric], topologies["test_acc"], [f"topology {t}" for t in topologies["topology"]],
                    title, "mean test accuracy of the topology's cells [%] (100 epochs)",
-                   color=topologies["conv_edges"], color_title="conv edges")
+                   color=topologies["conv_edges"], color_title="conv edges",
+                   x_title=f"{metric} ({'lower' if summary['metric_sign'] < 0 else 'higher'} is better)")
 
 
 def scatter_figure(table: Any, summary: dict[str, Any]) -> Any:
