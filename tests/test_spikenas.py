@@ -11,6 +11,7 @@ import yaml
 
 from cosearch.cli import main
 from cosearch.core.errors import ConfigError
+from cosearch.search.loop import derive_seed
 from cosearch.workflows import spikenas
 from cosearch.workflows.validate import run_benchmark_validation
 
@@ -180,6 +181,7 @@ def test_harness_ranks_by_the_experiments_noisy_accuracy_objective(tmp_path: Pat
     """A hardware-aware experiment's objective (here the accuracy estimate) is what the harness ranks by,
     with the noisy pass on the cards' default mapping; a minimised metric is negated."""
     document = yaml.safe_load(experiment.read_text())
+    document["common_seed"] = True  # as the hardware-aware experiments: every topology gets the run's seed
     document["proxy"]["noise"] = True
     document["objectives"] = [{"metric": "proxy_accuracy_estimate", "direction": "maximize"},
                               {"metric": "proxy_noise_spike_mismatch", "direction": "minimize"}]
@@ -200,9 +202,16 @@ def test_harness_ranks_by_the_experiments_noisy_accuracy_objective(tmp_path: Pat
     column = pd.read_csv(tmp_path / "c" / "topologies.csv")["proxy_noise_spike_mismatch"]
     assert mismatch["metric_sign"] == -1
     assert mismatch["kendall_tau"] == pytest.approx(kendall_tau(-column, table["test_acc"]))
-    clean = run_benchmark_validation(experiment, "spikenas", bench, tmp_path / "d", resamples=100, progress=False)
-    assert clean["metric"] == "proxy_score" and list(pd.read_csv(tmp_path / "d" / "topologies.csv")["proxy_score"]) \
+    assert set(table["seed"]) == {derive_seed(2)} and summary["common_seed"] is True
+    document["proxy"]["noise"], document["objectives"] = False, [{"metric": "proxy_score", "direction": "maximize"}]
+    clean = tmp_path / "clean.yaml"
+    clean.write_text(yaml.safe_dump(document))
+    summary = run_benchmark_validation(clean, "spikenas", bench, tmp_path / "d", resamples=100, progress=False)
+    assert summary["metric"] == "proxy_score" and list(pd.read_csv(tmp_path / "d" / "topologies.csv")["proxy_score"]) \
         == list(table["proxy_score"])  # the clean score does not depend on the noisy pass
+    per_topology = run_benchmark_validation(experiment, "spikenas", bench, tmp_path / "e", resamples=100, progress=False)
+    seeds = pd.read_csv(tmp_path / "e" / "topologies.csv")["seed"]
+    assert per_topology["common_seed"] is False and seeds.nunique() == len(seeds)
 
 
 def test_bad_metric_names_the_flag_and_the_allowed_metrics(tmp_path: Path, experiment: Path) -> None:

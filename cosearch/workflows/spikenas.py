@@ -240,15 +240,18 @@ CHANNELS = 128
 TIMESTEPS = 5
 
 
-def topology_candidate(topology: str, seed: int) -> Candidate:
+def topology_candidate(topology: str, seed: int, common_seed: bool = False) -> Candidate:
     """The topology's cell in SNASNet's macro network (:data:`CHANNELS`, :data:`TIMESTEPS`) as a Candidate.
 
-    Its evaluation seed is derived from ``seed`` and the topology alone (:func:`topology_number`),
-    so a topology scores the same whichever other topologies are scored beside it.
+    Its evaluation seed is the one the search loop would give it: with ``common_seed`` (an
+    experiment's ``common_seed: true``) the run seed's, shared by every topology (same batches and
+    weight-init stream, so candidates differ only by their design), else one derived from ``seed``
+    and the topology alone (:func:`topology_number`). Either way a topology scores the same
+    whichever other topologies are scored beside it.
     """
     from cosearch.search.loop import derive_seed
 
     genome = canonical_genome({"arch": "snasnet", "nodes": 4, "channels": CHANNELS,
                                "edge_op": snasnet_edge_ops(topology)})
     return Candidate(network=genome, timesteps=TIMESTEPS, params={"topology": topology},
-                     seed=derive_seed(seed, topology_number(topology)))
+                     seed=derive_seed(seed) if common_seed else derive_seed(seed, topology_number(topology)))

@@ -399,7 +399,8 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     proxy = replace(_proxy_settings(experiment), noise=noisy)
     hardware = load_hardware_section(experiment.project_dir, experiment.config.hardware) if noisy else None
     images = load_dataset(_data_section(experiment), split="train")
-    candidates = [spikenas.topology_candidate(t, seed) for t in topologies["topology"]]
+    common = experiment.config.common_seed
+    candidates = [spikenas.topology_candidate(t, seed, common) for t in topologies["topology"]]
     scored = pd.DataFrame(score_topologies(candidates, images, proxy, progress, metric, hardware))
     topologies = topologies.assign(edge_op=[" ".join(map(str, ops)) for ops in topologies["edge_op"]],
                                    seed=[c.seed for c in candidates], **{k: scored[k] for k in scored.columns})
@@ -410,7 +411,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
         "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
         "benchmark": benchmark, "table": table.source, "layout": table.layout,
         "cells_read": len(table.cells), "cells_used": len(cells), "topologies_usable": int(cells["topology"].nunique()),
-        "n": len(topologies), "ci_level": 0.95, "metric": metric, "metric_sign": sign,
+        "n": len(topologies), "ci_level": 0.95, "metric": metric, "metric_sign": sign, "common_seed": common,
         **_summary_stats(correlate(sign * topologies[metric].to_numpy(float), accuracies, resamples, seed=seed)),
         **{key: {"name": column, **_summary_stats(
             correlate(topologies[column].to_numpy(float), accuracies, resamples, seed=seed))}
