@@ -48,6 +48,14 @@ def derive_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
+def evaluation_seed(run_seed: int, common_seed: bool, *parts: int) -> int:
+    """A candidate's evaluation seed: with ``common_seed`` (the experiment key) the run seed's, shared by
+    every candidate (same initial-weight stream, batches and noise draws: candidates differ only by
+    their design), else one derived from the run seed and ``parts`` (phase and trial number, or what
+    identifies the candidate)."""
+    return derive_seed(run_seed) if common_seed else derive_seed(run_seed, *parts)
+
+
 def pipeline_spec(experiment: Experiment, phase: Phase | None = None, run_dir: Path | None = None) -> PipelineSpec:
     """The evaluators of ``phase`` (its own ``evaluators``, else the experiment's) and the context
     they are built with (``run_dir``: where evaluators may keep files, e.g. checkpoints)."""
@@ -216,8 +224,7 @@ class SearchLoop:
         return Preselector(space, stage.build(), screen, self.config.objectives, phase.searcher.preselect)
 
     def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
-        parts = (self.config.seed,) if self.config.common_seed else (self.config.seed, phase.index, trial.number)
-        seed = derive_seed(*parts)
+        seed = evaluation_seed(self.config.seed, self.config.common_seed, phase.index, trial.number)
         TrialRecord(seed=seed).store(trial)  # each part stored as soon as known: kept if the next step fails
         values = space.sample_values(trial)
         TrialRecord(values=values).store(trial)
@@ -439,4 +446,4 @@ def trial_count(table: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in table["state"].value_counts().items()}
 
 
-__all__ = ["RunResult", "SearchLoop", "derive_seed", "pipeline_spec", "run_experiment", "trial_count"]
+__all__ = ["RunResult", "SearchLoop", "derive_seed", "evaluation_seed", "pipeline_spec", "run_experiment", "trial_count"]

@@ -249,9 +249,9 @@ def topology_candidate(topology: str, seed: int, common_seed: bool = False) -> C
     and the topology alone (:func:`topology_number`). Either way a topology scores the same
     whichever other topologies are scored beside it.
     """
-    from cosearch.search.loop import derive_seed
+    from cosearch.search.loop import evaluation_seed
 
     genome = canonical_genome({"arch": "snasnet", "nodes": 4, "channels": CHANNELS,
                                "edge_op": snasnet_edge_ops(topology)})
     return Candidate(network=genome, timesteps=TIMESTEPS, params={"topology": topology},
-                     seed=derive_seed(seed) if common_seed else derive_seed(seed, topology_number(topology)))
+                     seed=evaluation_seed(seed, common_seed, topology_number(topology)))

@@ -163,12 +163,13 @@ class ValidateSettings:
     seed: int | None = None
 
 
-def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000) -> list[Any]:
-    """``count`` distinct candidates from ``space`` (Optuna RandomSampler seeded by ``seed``)."""
+def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000, common_seed: bool = False) -> list[Any]:
+    """``count`` distinct candidates from ``space`` (Optuna RandomSampler seeded by ``seed``), each with
+    the evaluation seed the search loop would give it (:func:`cosearch.search.loop.evaluation_seed`)."""
     import optuna
 
     from cosearch.core.errors import InvalidCandidate
-    from cosearch.search.loop import derive_seed
+    from cosearch.search.loop import evaluation_seed
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
@@ -176,7 +177,7 @@ def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000) 
     for number in range(max_tries):
         trial = study.ask()
         try:
-            candidate = space.sample(trial, seed=derive_seed(seed, 0, number))
+            candidate = space.sample(trial, seed=evaluation_seed(seed, common_seed, 0, number))
         except InvalidCandidate:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             continue
@@ -241,7 +242,8 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     train_images = load_dataset(data, split="train")
     test_images = load_dataset(data, split="test")
     proxy = _proxy_settings(experiment)
-    candidates = sample_candidates(experiment.phases[0].space, settings.sample, seed)
+    candidates = sample_candidates(experiment.phases[0].space, settings.sample, seed,
+                                   common_seed=experiment.config.common_seed)
     rows = []
     for index, candidate in enumerate(candidates):
         label = f"[{index + 1}/{len(candidates)}] "
