@@ -55,12 +55,15 @@ def load_average() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
-def curve(name: str, settings: TrainSettings, eval_every: float, out: Path, data: dict[str, str]) -> list[dict[str, Any]]:
-    """Train one network; rows of (step, wall_s, train_loss, test_acc)."""
+def curve(name: str, settings: TrainSettings, eval_every: float, out: Path, data: dict[str, str],
+          timesteps: int = 5) -> list[dict[str, Any]]:
+    """Train one network at ``timesteps``; rows of (step, wall_s, train_loss, test_acc). Its folder (and row
+    name) is ``name``, with ``_T<timesteps>`` appended when T is not 5."""
     from cosearch.workflows.train import evaluate
 
     genome, scale = NETWORKS[name]
-    candidate = Candidate(network=canonical_genome(genome), timesteps=5, seed=0)
+    candidate = Candidate(network=canonical_genome(genome), timesteps=timesteps, seed=0)
+    name = name if timesteps == 5 else f"{name}_T{timesteps}"
     train_images, test_images = load_dataset(data, split="train"), load_dataset(data, split="test")
     rows: list[dict[str, Any]] = []
     losses: list[float] = []
@@ -122,7 +125,10 @@ def diagnose(data: dict[str, str], batch_size: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=600.0, help="training seconds per network (default 600)")
+    parser.add_argument("--budget", type=float, default=600.0,
+                        help="training seconds per network (default 600; 0 = no budget: --epochs epochs)")
+    parser.add_argument("--timesteps", type=int, nargs="+", default=[5],
+                        help="train each network at each of these T (default 5; folders <network>_T<T> for T != 5)")
     parser.add_argument("--eval-every", type=float, default=60.0, help="training seconds between test evaluations")
     parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
     parser.add_argument("--epochs", type=int, default=30, help="upper bound; the budget usually ends training first")
@@ -139,17 +145,19 @@ def main() -> None:
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    settings = TrainSettings(epochs=args.epochs, time_budget_s=args.budget, device=args.device)
+    settings = TrainSettings(epochs=args.epochs, time_budget_s=args.budget or None, device=args.device)
     load_before, began = load_average(), time.time()
     rows: list[dict[str, Any]] = []
     for name in args.networks:
-        rows += curve(name, settings, args.eval_every, out, data)
+        for timesteps in args.timesteps:
+            rows += curve(name, settings, args.eval_every, out, data, timesteps)
     with (out / "train_curves.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["network", "step", "wall_s", "cpu_s", "train_loss", "test_acc"])
         writer.writeheader()
         writer.writerows(rows)
-    finals = {name: next(r for r in reversed(rows) if r["network"] == name) for name in args.networks}
-    summary = {"budget_s": args.budget, "threads": args.threads, "machine": platform.processor() or platform.machine(),
+    finals = {name: next(r for r in reversed(rows) if r["network"] == name) for name in dict.fromkeys(r["network"] for r in rows)}
+    summary = {"budget_s": args.budget, "epochs": args.epochs, "timesteps": args.timesteps, "threads": args.threads,
+               "machine": platform.processor() or platform.machine(),
                "cpus": os.cpu_count(), "load_before": load_before, "load_after": load_average(),
                "wall_s": round(time.time() - began, 1), "final": finals}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2))

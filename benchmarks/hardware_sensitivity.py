@@ -50,6 +50,8 @@ GRID: list[tuple[int | None, str, int]] = sorted(
     | {(2, "pcm", 5), (2, "fefet", 4)},
     key=lambda s: (s[0] or 0, s[1], s[2]),
 )
+#: ``--grid adc``: the checkpoint's own T (networks trained at several T) with the ADC moved, RRAM.
+ADC_GRID: list[tuple[int | None, str, int]] = [(None, "rram", b) for b in (3, 4, 5, 8)]
 PROXY_METRICS = {"proxy_score": 1, "proxy_score_noisy": 1, "proxy_score_drop": -1, "proxy_noise_spike_mismatch": -1}
 
 
@@ -99,6 +101,9 @@ def main() -> None:
     parser.add_argument("--test-size", type=int, default=512)
     parser.add_argument("--draws", type=int, default=2)
     parser.add_argument("--limit", type=int, help="measure at most this many new settings, then report")
+    parser.add_argument("--grid", choices=("full", "adc"), default="full",
+                        help="full: T at inference, ADC bits and devices (20 settings); adc: the checkpoint's T "
+                             "with 3, 4, 5 and 8-bit ADCs (for networks trained at several T)")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     hardware = load_hardware_section()
@@ -110,7 +115,7 @@ def main() -> None:
     for folder in args.checkpoints:
         candidate, state = load_checkpoint(folder)
         test = evaluation_subset(load_dataset({}, split="test"), args.test_size, int(state["settings"]["seed"]))
-        for setting in GRID:
+        for setting in GRID if args.grid == "full" else ADC_GRID:
             key = (folder.name, setting[0] or candidate.timesteps, setting[1], setting[2])
             if key in seen or (args.limit is not None and new >= args.limit):
                 continue
