@@ -33,7 +33,7 @@ from cosearch.proxy.noise import (
     program_weights,
     quantise_psum_,
 )
-from cosearch.proxy.score import accuracy_estimate
+from cosearch.proxy.score import CLEAN_METRICS, NOISY_METRICS, accuracy_estimate
 from cosearch.snn import build
 from cosearch.workload import canonical_genome, network_layers
 
@@ -238,6 +238,7 @@ def test_accuracy_estimate_is_the_noisy_score_minus_the_weighted_mismatch(images
     assert accuracy_estimate(-35.0, 0.5, weight=1.0) == -35.5
     assert accuracy_estimate(-math.inf, 0.9) == -math.inf
     m = _metrics(images, hardware, device="pcm", adc_bits=4)
+    assert set(m) == set(CLEAN_METRICS) | set(NOISY_METRICS)  # what the evaluator declares
     assert m["proxy_accuracy_estimate"] == m["proxy_score_noisy"] - 4.0 * m["proxy_noise_spike_mismatch"]
     heavy = _metrics(images, hardware, settings=replace(NOISY, mismatch_weight=10.0), device="pcm", adc_bits=4)
     assert heavy["proxy_score_noisy"] == m["proxy_score_noisy"]  # the weight changes the estimate only

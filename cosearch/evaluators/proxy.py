@@ -10,7 +10,7 @@ from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, locate_data
 from cosearch.hw import load_hardware_section
-from cosearch.proxy.score import ProxySettings, proxy_device, proxy_score
+from cosearch.proxy.score import CLEAN_METRICS, NOISY_METRICS, ProxySettings, proxy_device, proxy_score
 from cosearch.snn.threads import use_cpu_threads
 from cosearch.workload import canonical_genome, family, narrowest_channels_lost
 
@@ -41,11 +41,8 @@ class ProxyEvaluator(Evaluator):
     @classmethod
     def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
         """The ``proxy_*`` metrics above; the noise ones only with ``noise: true``."""
-        noisy = {"proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error",
-                 "proxy_accuracy_estimate"}
-        clean = {"proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops", "proxy_layer_firing_rates",
-                 "proxy_input_activity"}
-        return clean | noisy if {**dict(context.proxy), **dict(options)}.get("noise") is True else clean
+        noisy = {**dict(context.proxy), **dict(options)}.get("noise") is True
+        return set(CLEAN_METRICS) | set(NOISY_METRICS) if noisy else set(CLEAN_METRICS)
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         super().__init__(options, context)

@@ -31,6 +31,14 @@ from cosearch.snn.device import check_device, resolve_device
 from cosearch.snn.layers import use_integer_convs
 from cosearch.workload import network_layers, network_slots, scale_channels
 
+#: The metrics of :meth:`ProxyResult.metrics`: always (``PER_LAYER_METRICS`` are a dict and a list,
+#: the others numbers) and, with ``noise``, ``NOISY_METRICS`` too.
+CLEAN_METRICS = ("proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops", "proxy_layer_firing_rates",
+                 "proxy_input_activity")
+NOISY_METRICS = ("proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error",
+                 "proxy_accuracy_estimate")
+PER_LAYER_METRICS = ("proxy_layer_firing_rates", "proxy_input_activity")
+
 #: ``proxy.dtype`` -> the dtype the network is built in; ``int8`` is a bfloat16 network whose
 #: spike convolutions run as int8 GEMMs (:class:`cosearch.snn.layers.SpikeConv2d`).
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.bfloat16}

@@ -322,13 +322,6 @@ def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progres
     return rows
 
 
-#: Scalar proxy metrics ``cosearch validate --benchmark --metric`` can rank by (the noisy ones turn the
-#: experiment's noisy pass on, priced on its ``hardware`` section with the cards' default mapping).
-CLEAN_METRICS = ("proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops")
-NOISY_METRICS = ("proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error",
-                 "proxy_accuracy_estimate")
-
-
 def benchmark_metric(experiment: Any, metric: str | None) -> tuple[str, int]:
     """The metric the harness ranks topologies by and its sign (+1: higher predicts higher accuracy).
 
@@ -337,14 +330,15 @@ def benchmark_metric(experiment: Any, metric: str | None) -> tuple[str, int]:
     objective) is minimised. ConfigError for a metric that is not a scalar proxy metric.
     """
     from cosearch.core.errors import ConfigError
+    from cosearch.proxy.score import CLEAN_METRICS, NOISY_METRICS, PER_LAYER_METRICS
 
+    scalar = [m for m in (*CLEAN_METRICS, *NOISY_METRICS) if m not in PER_LAYER_METRICS]
     objectives = {o.metric: o.direction for o in experiment.config.objectives}
     if metric is None:
-        metric = next((m for m in objectives if m in (*CLEAN_METRICS, *NOISY_METRICS)), "proxy_score")
-    if metric not in (*CLEAN_METRICS, *NOISY_METRICS):
+        metric = next((m for m in objectives if m in scalar), "proxy_score")
+    if metric not in scalar:
         raise ConfigError(str(experiment.source), "--metric", f"must be a scalar proxy metric, one of "
-                                                              f"{', '.join((*CLEAN_METRICS, *NOISY_METRICS))} "
-                                                              f"(got {metric!r})")
+                                                              f"{', '.join(scalar)} (got {metric!r})")
     return metric, -1 if objectives.get(metric) == "minimize" else 1
 
 
@@ -379,6 +373,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     from cosearch.core.errors import ConfigError
     from cosearch.data import load_dataset
     from cosearch.hw import load_hardware_section
+    from cosearch.proxy.score import NOISY_METRICS
     from cosearch.workflows import spikenas
 
     if benchmark not in BENCHMARKS:
