@@ -109,6 +109,8 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
         "evaluators[0].type", ["does not declare its metrics; define the classmethod produces(options, context)"]),
 }
 
+ESTIMATE_OBJECTIVES = [{"metric": "proxy_accuracy_estimate", "direction": "maximize"},
+                       {"metric": "hw_energy_pj", "direction": "minimize"}]
 DATA_CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
     "proxy batch larger than the images": (
         {"evaluators": ["proxy", ANALYTIC], "proxy": {"batch_size": 100_000}},
@@ -116,6 +118,10 @@ DATA_CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
     "proxy channel scale that leaves no channel": (
         {"evaluators": [{"type": "proxy", "options": {"channel_scale": 0.001}}, ANALYTIC]},
         "evaluators[0].options.channel_scale", ["leaves network.channels 64 with 0.064 channels", "allowed: >= 0.00781"]),
+    "accuracy estimate at a batch size its default weight was not chosen for": (
+        {"evaluators": ["proxy", ANALYTIC], "proxy": {"batch_size": 32, "noise": True}, "objectives": ESTIMATE_OBJECTIVES},
+        "proxy.mismatch_weight", ["default weight 4 was chosen at batch_size 64; at batch_size 32 set it explicitly",
+                                  "a number >= 0"]),
 }
 
 
@@ -171,6 +177,15 @@ def test_bad_input_is_refused_before_trial_0(case, tmp_path, capsys, earlier_run
 def test_proxy_settings_the_data_cannot_satisfy_are_refused(case, tmp_path, capsys, earlier_run):
     overrides, key, words = DATA_CASES[case]
     _refused(tmp_path, capsys, earlier_run, overrides, key, words)
+
+
+@needs_data
+def test_accuracy_estimate_passes_with_its_batch_size_or_an_explicit_weight(tmp_path, capsys):
+    for proxy in ({"batch_size": 32, "noise": True, "mismatch_weight": 1}, {"batch_size": 64, "noise": True}):
+        source = tmp_path / "ok.yaml"
+        source.write_text(yaml.safe_dump(experiment_dict(evaluators=["proxy", ANALYTIC], proxy=proxy,
+                                                         objectives=ESTIMATE_OBJECTIVES)))
+        assert main(["check", str(source)]) == 0, capsys.readouterr().err
 
 
 def _has_dataset(source: Path) -> bool:

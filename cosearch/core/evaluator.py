@@ -86,6 +86,11 @@ class Evaluator(ABC):
         naming the setting no value could satisfy; the default checks nothing."""
         return None
 
+    def check_objectives(self, metrics: Sequence[str]) -> None:
+        """Preflight hook: ``metrics`` are the metric names the experiment's objectives and constraints
+        use. Raise ConfigError naming a setting that does not suit them; the default checks nothing."""
+        return None
+
     @abstractmethod
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
         """Metrics of one candidate; ``upstream`` holds metrics of evaluators listed before."""

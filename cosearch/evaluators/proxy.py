@@ -10,7 +10,14 @@ from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, locate_data
 from cosearch.hw import load_hardware_section
-from cosearch.proxy.score import CLEAN_METRICS, NOISY_METRICS, ProxySettings, proxy_device, proxy_score
+from cosearch.proxy.score import (
+    CLEAN_METRICS,
+    MISMATCH_WEIGHT_BATCH,
+    NOISY_METRICS,
+    ProxySettings,
+    proxy_device,
+    proxy_score,
+)
 from cosearch.snn.threads import use_cpu_threads
 from cosearch.workload import canonical_genome, family, narrowest_channels_lost
 
@@ -73,6 +80,19 @@ class ProxyEvaluator(Evaluator):
         lost = narrowest_channels_lost(network.get("channels", ()), self.settings.channel_scale)
         if lost:
             raise ConfigError("", self._setting("channel_scale"), lost)
+
+    def check_objectives(self, metrics: Sequence[str]) -> None:
+        """An objective or constraint on ``proxy_accuracy_estimate`` at another batch size than the one its
+        default ``mismatch_weight`` was chosen at needs that weight set explicitly (the log-det's
+        spread grows faster than B, docs/validation.md section 4)."""
+        given = {**dict(self.context.proxy), **self.options}
+        if ("proxy_accuracy_estimate" in metrics and self.settings.batch_size != MISMATCH_WEIGHT_BATCH
+                and "mismatch_weight" not in given):
+            raise ConfigError("", self._setting("mismatch_weight"),
+                              f"proxy_accuracy_estimate's default weight {ProxySettings.mismatch_weight:g} was chosen "
+                              f"at batch_size {MISMATCH_WEIGHT_BATCH}; at batch_size {self.settings.batch_size} set it "
+                              f"explicitly (a number >= 0; on one network the best weight was 1 at batch_size 32 "
+                              f"and 8 at 128, docs/validation.md section 4)")
 
     def _setting(self, key: str) -> str:
         """Key path of a setting: this evaluator's ``options`` override the ``proxy`` section."""

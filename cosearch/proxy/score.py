@@ -39,6 +39,9 @@ NOISY_METRICS = ("proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mis
                  "proxy_accuracy_estimate")
 PER_LAYER_METRICS = ("proxy_layer_firing_rates", "proxy_input_activity")
 
+#: The batch size the default ``mismatch_weight`` of ``proxy_accuracy_estimate`` was chosen at.
+MISMATCH_WEIGHT_BATCH = 64
+
 #: ``proxy.dtype`` -> the dtype the network is built in; ``int8`` is a bfloat16 network whose
 #: spike convolutions run as int8 GEMMs (:class:`cosearch.snn.layers.SpikeConv2d`).
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.bfloat16}

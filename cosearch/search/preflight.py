@@ -16,7 +16,10 @@
   type a layer can take, column sharing within the crossbar size;
 * the evaluators, built with their options (as the run builds them), then each evaluator's
   :meth:`~cosearch.core.evaluator.Evaluator.check_space` with the network values of the space
-  (the proxy: batch size within the images available, channels >= 1 after scaling).
+  (the proxy: batch size within the images available, channels >= 1 after scaling) and its
+  :meth:`~cosearch.core.evaluator.Evaluator.check_objectives` with the metrics the objectives and
+  constraints name (the proxy: ``proxy_accuracy_estimate`` at a batch size its default
+  ``mismatch_weight`` was not chosen for).
 
 Sampler options are checked by the config loader (:func:`cosearch.core.samplers.sampler_option_error`).
 """
@@ -61,10 +64,12 @@ def preflight(experiment: Experiment, spec: PipelineSpec) -> Pipeline:
             model = _named(source, lambda: _hardware(experiment))
         check_space(space, where, model)
     pipeline = spec.build()
+    named = [o.metric for o in experiment.config.objectives] + [c.metric for c in experiment.config.constraints]
     for index, evaluator in enumerate(pipeline.evaluators):
-        for space, _ in _spaces(experiment):
+        checks = [functools.partial(evaluator.check_space, network_values(space)) for space, _ in _spaces(experiment)]
+        for check in [*checks, functools.partial(evaluator.check_objectives, named)]:
             try:
-                evaluator.check_space(network_values(space))
+                check()
             except ConfigError as exc:
                 if exc.source:
                     raise
