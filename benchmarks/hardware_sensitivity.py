@@ -27,6 +27,7 @@ import csv
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from cosearch.data import load_dataset
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, accuracy_estimate, proxy_score
 from cosearch.workflows.train import CHECKPOINT, evaluation_subset, make_model
+from cosearch.workload import network_slots
 
 #: (T, device, ADC bits): None = the checkpoint's T. The base setting (T of training, RRAM without
 #: a noise model, 5-bit ADC) with one axis moved at a time, plus noisy devices at coarse ADCs.
@@ -52,6 +54,18 @@ GRID: list[tuple[int | None, str, int]] = sorted(
 )
 #: ``--grid adc``: the checkpoint's own T (networks trained at several T) with the ADC moved, RRAM.
 ADC_GRID: list[tuple[int | None, str, int]] = [(None, "rram", b) for b in (3, 4, 5, 8)]
+#: ``--grid devices``: HyDe-style device per layer at the checkpoint's T and a 5-bit ADC. A mix is named
+#: ``a+b`` (first half of the layer slots on a, the rest on b), ``a/b`` (alternating) or ``edge-a-b``
+#: (the first and the last two slots on a, the rest on b); homogeneous devices beside them.
+MIXES: dict[str, Callable[[int], list[str]]] = {
+    "pcm+fefet": lambda n: ["pcm"] * (n // 2) + ["fefet"] * (n - n // 2),
+    "fefet+pcm": lambda n: ["fefet"] * (n // 2) + ["pcm"] * (n - n // 2),
+    "pcm/fefet": lambda n: ["pcm" if i % 2 == 0 else "fefet" for i in range(n)],
+    "edge-sram-pcm": lambda n: ["sram"] + ["pcm"] * (n - 3) + ["sram"] * 2,
+    "edge-sram-fefet": lambda n: ["sram"] + ["fefet"] * (n - 3) + ["sram"] * 2,
+}
+DEVICE_GRID: list[tuple[int | None, str, int]] = [(None, d, 5) for d in ("sram", "pcm", "fefet", *MIXES)]
+GRIDS = {"full": GRID, "adc": ADC_GRID, "devices": DEVICE_GRID}
 PROXY_METRICS = {"proxy_score": 1, "proxy_score_noisy": 1, "proxy_score_drop": -1, "proxy_noise_spike_mismatch": -1}
 
 
@@ -66,7 +80,9 @@ def measure(folder: Path, setting: tuple[int | None, str, int], hardware: Any, t
     candidate, state = load_checkpoint(folder)
     timesteps, device, bits = setting
     candidate = dataclasses.replace(candidate, timesteps=timesteps or candidate.timesteps,
-                                    hardware={**dict(candidate.hardware), "device": device, "adc_bits": bits})
+                                    hardware={**dict(candidate.hardware), "adc_bits": bits,
+                                              "device": MIXES[device](network_slots(candidate.network))
+                                              if device in MIXES else device})
     scale, trained = float(state["channel_scale"]), state["settings"]
     net, _ = make_model(candidate, scale, trained["classifier_init"])
     net.load_state_dict(state["model"])
@@ -101,9 +117,10 @@ def main() -> None:
     parser.add_argument("--test-size", type=int, default=512)
     parser.add_argument("--draws", type=int, default=2)
     parser.add_argument("--limit", type=int, help="measure at most this many new settings, then report")
-    parser.add_argument("--grid", choices=("full", "adc"), default="full",
+    parser.add_argument("--grid", choices=list(GRIDS), default="full",
                         help="full: T at inference, ADC bits and devices (20 settings); adc: the checkpoint's T "
-                             "with 3, 4, 5 and 8-bit ADCs (for networks trained at several T)")
+                             "with 3, 4, 5 and 8-bit ADCs (for networks trained at several T); devices: device per "
+                             "layer (MIXES) beside homogeneous devices, 5-bit ADCs")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     hardware = load_hardware_section()
@@ -115,7 +132,7 @@ def main() -> None:
     for folder in args.checkpoints:
         candidate, state = load_checkpoint(folder)
         test = evaluation_subset(load_dataset({}, split="test"), args.test_size, int(state["settings"]["seed"]))
-        for setting in GRID if args.grid == "full" else ADC_GRID:
+        for setting in GRIDS[args.grid]:
             key = (folder.name, setting[0] or candidate.timesteps, setting[1], setting[2])
             if key in seen or (args.limit is not None and new >= args.limit):
                 continue
