@@ -42,15 +42,15 @@ from cosearch.workflows import spikenas
 from cosearch.workflows.validate import correlate, kendall_tau
 from cosearch.workload import scale_channels
 
-#: variant -> LIF layer names left out of K
-LEFT_OUT = {"all": (), "no_classifier": ("classifier.lif",), "no_classifier_head": ("classifier.lif", "head.lif"),
-            "sum": ()}
+#: kernel -> LIF layer names left out of it; ``sum`` (:data:`VARIANTS`) reuses the ``all`` kernel
+LEFT_OUT = {"all": (), "no_classifier": ("classifier.lif",), "no_classifier_head": ("classifier.lif", "head.lif")}
+VARIANTS = (*LEFT_OUT, "sum")
 
 
 def kernel_scores(candidate, images, settings: ProxySettings, training_init: bool) -> tuple[dict[str, float], float]:
     """Mean log-det over the repeats for each variant, and the classifier LIF's firing rate."""
     genome = scale_channels(candidate.network, settings.channel_scale)
-    scores: dict[str, list[float]] = {name: [] for name in LEFT_OUT}
+    scores: dict[str, list[float]] = {name: [] for name in VARIANTS}
     fired, steps = 0.0, 0.0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(candidate.seed)
@@ -76,7 +76,8 @@ def kernel_scores(candidate, images, settings: ProxySettings, training_init: boo
                 kernels.update({name: KernelAccumulator(settings.kernel, settings.batch_size) for name in LEFT_OUT})
                 net(torch.from_numpy(images.batch(settings.batch_size, candidate.seed, repeat)).float())
                 for name, kernel in kernels.items():
-                    scores[name].append(logdet(kernel.matrix() * (kernel.calls if name == "sum" else 1)))
+                    scores[name].append(logdet(kernel.matrix()))
+                scores["sum"].append(logdet(kernels["all"].matrix() * kernels["all"].calls))
         for handle in handles:
             handle.remove()
     mean = {name: -math.inf if -math.inf in v else float(np.mean(v)) for name, v in scores.items()}
@@ -92,10 +93,8 @@ def main() -> None:
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    table = spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(args.table)))
-    if 0 < args.topologies < len(table):
-        chosen = np.sort(np.random.default_rng(args.seed).choice(len(table), args.topologies, replace=False))
-        table = table.iloc[chosen].reset_index(drop=True)
+    table = spikenas.sample_topologies(spikenas.topology_table(spikenas.usable_cells(
+        spikenas.read_benchmark(args.table))), args.topologies, args.seed)
     accuracy = table["test_acc"].to_numpy(float)
     half_a, half_b = halves(len(table), args.seed)
     candidates = [spikenas.topology_candidate(t, args.seed, args.common_seed) for t in table["topology"]]
@@ -111,7 +110,7 @@ def main() -> None:
         init = "init_for_training" if training_init else "build (the proxy's)"
         print(f"\ninitialisation: {init}; classifier LIF firing rate {rate:.4f}")
         print(f"{'variant':<20} {'tau':>6} {'95 % CI':>15} {'half A':>7} {'half B':>7}")
-        for name in LEFT_OUT:
+        for name in VARIANTS:
             scores = np.array([r[0][name] for r in results])
             stats = correlate(scores, accuracy, args.resamples, seed=args.seed)
             print(f"{name:<20} {stats.kendall_tau:>6.3f} [{stats.kendall_ci[0]:>5.2f}, {stats.kendall_ci[1]:>5.2f}] "

@@ -74,10 +74,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    table = spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(args.table)))
-    if 0 < args.topologies < len(table):
-        chosen = np.sort(np.random.default_rng(args.seed).choice(len(table), args.topologies, replace=False))
-        table = table.iloc[chosen].reset_index(drop=True)
+    table = spikenas.sample_topologies(spikenas.topology_table(spikenas.usable_cells(
+        spikenas.read_benchmark(args.table))), args.topologies, args.seed)
     accuracy = table["test_acc"].to_numpy(float)
     conv_edges = table["conv_edges"].to_numpy(float)
     half_a, half_b = halves(len(table), args.seed)

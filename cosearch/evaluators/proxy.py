@@ -53,7 +53,8 @@ class ProxyEvaluator(Evaluator):
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         super().__init__(options, context)
-        self.settings = ProxySettings.from_mapping({**dict(self.context.proxy), **self.options})
+        self._given = {**dict(self.context.proxy), **self.options}  # the keys the experiment sets
+        self.settings = ProxySettings.from_mapping(self._given)
         proxy_device(self.settings)  # a GPU asked for that is not here stops the run before any trial
         self._data = locate_data(self.context.data, self.context.experiment_dir)
         self._images: ImageSet | EventSet | None = None
@@ -85,9 +86,8 @@ class ProxyEvaluator(Evaluator):
         """An objective or constraint on ``proxy_accuracy_estimate`` at another batch size than the one its
         default ``mismatch_weight`` was chosen at needs that weight set explicitly (the log-det's
         spread grows faster than B, docs/validation.md section 4)."""
-        given = {**dict(self.context.proxy), **self.options}
         if ("proxy_accuracy_estimate" in metrics and self.settings.batch_size != MISMATCH_WEIGHT_BATCH
-                and "mismatch_weight" not in given):
+                and "mismatch_weight" not in self._given):
             raise ConfigError("", self._setting("mismatch_weight"),
                               f"proxy_accuracy_estimate's default weight {ProxySettings.mismatch_weight:g} was chosen "
                               f"at batch_size {MISMATCH_WEIGHT_BATCH}; at batch_size {self.settings.batch_size} set it "

@@ -50,6 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cosearch.core.candidate import Candidate
@@ -226,6 +227,15 @@ def topology_table(cells: pd.DataFrame) -> pd.DataFrame:
     out["conv_edges_pruned"] = [pruned_conv_edges(t) for t in out["topology"]]
     out["edge_op"] = [snasnet_edge_ops(t) for t in out["topology"]]
     return out
+
+
+def sample_topologies(topologies: pd.DataFrame, count: int | None, seed: int) -> pd.DataFrame:
+    """A seeded random subset of ``count`` rows of :func:`topology_table` in table order (all rows when
+    ``count`` is None, 0 or at least the table's length)."""
+    if not count or count >= len(topologies):
+        return topologies
+    chosen = np.sort(np.random.default_rng(seed).choice(len(topologies), size=count, replace=False))
+    return topologies.iloc[chosen].reset_index(drop=True)
 
 
 def pruned_conv_edges(topology: str) -> int:

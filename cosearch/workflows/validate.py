@@ -384,11 +384,9 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     seed = experiment.config.seed if seed is None else seed
     cells = spikenas.usable_cells(table)
     topologies = spikenas.topology_table(cells)
-    if sample is not None and sample < len(topologies):
-        if sample < 2:
-            raise ConfigError(str(path), "--sample", f"must be at least 2 topologies (got {sample})")
-        chosen = np.sort(np.random.default_rng(seed).choice(len(topologies), size=sample, replace=False))
-        topologies = topologies.iloc[chosen].reset_index(drop=True)
+    if sample is not None and sample < 2 and sample < len(topologies):
+        raise ConfigError(str(path), "--sample", f"must be at least 2 topologies (got {sample})")
+    topologies = spikenas.sample_topologies(topologies, sample, seed)
     out = Path(out_dir) if out_dir else Path("runs") / "validate" / f"{experiment.name}_{benchmark}"
     out.mkdir(parents=True, exist_ok=True)
     metric, sign = benchmark_metric(experiment, metric)
