@@ -38,7 +38,7 @@ from cosearch.data import load_dataset
 from cosearch.proxy import ProxySettings, proxy_score
 from cosearch.proxy.kernel import KernelAccumulator, logdet, rows
 from cosearch.snn import build
-from cosearch.workflows import spikenas
+from cosearch.tables import spikenas
 from cosearch.workflows.validate import correlate, kendall_tau
 from cosearch.workload import scale_channels
 

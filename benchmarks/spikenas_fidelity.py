@@ -4,9 +4,9 @@
                                            [--out docs/validation/spikenas_fidelity.json]
 
 Target: the mean CIFAR-10 test accuracy per topology of SpikeNAS-Bench (100-epoch cells with the
-0 -> 3 edge; :mod:`cosearch.workflows.spikenas`), default table: the shared development half.
+0 -> 3 edge; :mod:`cosearch.tables.spikenas`), default table: the shared development half.
 Each setting scores the same seeded subsample of ``--topologies`` topologies (0 = all) with the
-same per-topology candidates (:func:`cosearch.workflows.spikenas.topology_candidate`, seed
+same per-topology candidates (:func:`cosearch.tables.spikenas.topology_candidate`, seed
 ``--seed``) and reports Kendall tau (95 % bootstrap CI), Spearman rho, tau on two seeded random
 halves of the subsample (a setting that wins on one half only is tuned to noise), wall and CPU
 seconds per candidate and candidates/s on 2 cores estimated as ``2 / CPU seconds`` (two
@@ -29,7 +29,7 @@ import torch
 
 from cosearch.data import load_dataset
 from cosearch.proxy import ProxySettings
-from cosearch.workflows import spikenas
+from cosearch.tables import spikenas
 from cosearch.workflows.validate import correlate, kendall_tau, score_topologies
 
 SHARED_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "spikenas_bench" / "cifar10_dev_half.csv"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -248,12 +249,48 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate_model(args: argparse.Namespace) -> int:
+    """``validate --benchmark NAME PATH --calibrate CSV``: the accuracy model against the table."""
+    from cosearch.workflows.model_validation import run_model_validation
+
+    _set_threads(args.threads)
+    summary = run_model_validation(args.experiment, args.benchmark[0], args.benchmark[1],
+                                   args.calibrate or args.benchmark[1], args.calibration_size, args.out,
+                                   resamples=args.resamples, seed=args.seed, progress=not args.no_progress,
+                                   data_root=args.data_root)
+    print(f"{summary['experiment']}: accuracy model ({summary['model']['family']}) fitted on "
+          f"{summary['calibration_size']} topologies of {summary['calibration_table']}, {summary['n']} ranked")
+
+    def line(label: str, stats: dict[str, Any]) -> str:
+        return (f"{label:<34} Kendall tau {stats['kendall_tau']:.3f} (95% CI {stats['kendall_ci'][0]:.3f} .. "
+                f"{stats['kendall_ci'][1]:.3f})  Spearman rho {stats['spearman_rho']:.3f}")
+
+    print(line("accuracy_pred", summary))
+    for name, stats in summary["training_free"].items():
+        print(line(name, stats))
+    for stats in summary["baselines"].values():
+        print(line(stats["label"], stats))
+    cover = summary["std_coverage"]
+    print(f"within 1 / 2 predicted std: {cover['1_std']:.0%} / {cover['2_std']:.0%}; fit {summary['fit_seconds']:.1f} s, "
+          f"{summary['predict_ms_per_candidate']:.2f} ms per prediction")
+    print("learning curve (median Kendall tau over seeds):")
+    for size, medians in summary["learning_curve"].items():
+        taus = ", ".join(f"{k[4:]} {v:.3f}" for k, v in medians.items() if k.startswith("tau_"))
+        print(f"  K = {size:>3}: {taus}")
+    print(f"outputs: {summary['out_dir']} (features.csv, topologies.csv, learning_curve.csv, summary.json, scatter.html)")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from cosearch.workflows.validate import ValidateSettings, run_benchmark_validation, run_validation
 
     if args.metric and not args.benchmark:
         raise ConfigError(args.experiment, "--metric", "ranks a --benchmark table only; training validation "
                                                        "correlates proxy_score")
+    if args.calibrate and not args.benchmark:
+        raise ConfigError(args.experiment, "--calibrate", "fits the accuracy model for a --benchmark table only")
+    if args.benchmark and (args.calibrate or args.metric == "accuracy_pred"):
+        return _validate_model(args)
     if args.benchmark:
         _set_threads(args.threads)
         summary = run_benchmark_validation(args.experiment, args.benchmark[0], args.benchmark[1], args.out,
@@ -452,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--metric", help="with --benchmark: the proxy metric to rank by (default: the experiment's "
                                            "proxy objective, else proxy_score; a noisy one prices each cell on "
                                            "the cards' default mapping)")
+    validate.add_argument("--calibrate", metavar="CSV",
+                          help="with --benchmark: fit the accuracy model on --calibration-size topologies of this "
+                               "table (SpikeNAS-Bench CSV or checkout) and rank the --benchmark table with it")
+    validate.add_argument("--calibration-size", type=int, default=50, metavar="K",
+                          help="with --calibrate: calibration topologies (default 50)")
     validate.add_argument("--out", help="output folder (default runs/validate/<experiment name>)")
     validate.add_argument("--seed", type=int, help="sampling seed (default: the experiment's)")
     validate.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")

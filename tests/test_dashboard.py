@@ -23,6 +23,7 @@ from cosearch.dashboard import (
     cell_graph,
     compare_info,
     dashboard_figures,
+    figures,
     hypervolume_info,
     layer_map,
     load_run,
@@ -31,7 +32,15 @@ from cosearch.dashboard import (
     pareto_front_info,
     write_dashboard,
 )
-from cosearch.dashboard.data import _dimension
+from cosearch.dashboard.data import (
+    RunData,
+    _dimension,
+    accuracy_info,
+    metric_errors,
+    metric_label,
+    phase_starts,
+)
+from cosearch.results import RunSpec
 from cosearch.run_dir import RunDirectory
 from cosearch.search.loop import run_experiment
 from cosearch.workload import canonical_genome, network_layers
@@ -279,3 +288,143 @@ def test_parallel_axis_of_a_parameter_missing_in_some_trials():
     dimension = _dimension("device_group_4", pd.Series(["pcm", np.nan, "sram", "pcm"]))
     assert dimension.ticktext == ["-", "pcm", "sram"]
     assert list(dimension.values) == [1.0, 0.0, 2.0, 1.0]
+
+
+# ------------------------------------------------ predicted accuracy (accuracy_pred) ----
+
+
+def accuracy_run() -> RunData:
+    """Four trials of a run maximising ``accuracy_pred`` [%]: trial 0 trained on hardware
+    (``accuracy_hw`` 0.415), trial 1 only clean (``accuracy`` 0.48), trials 2 and 3 predicted only;
+    trial 2 has no recorded std. On (accuracy_pred, hw_energy_pj) trial 2 is dominated by trial 1."""
+    nan = np.nan
+    table = pd.DataFrame({
+        "trial": [0, 1, 2, 3], "phase": "search", "phase_trial": [0, 1, 2, 3], "state": "COMPLETE",
+        "baseline": ["", "", "", ""],
+        "objective_accuracy_pred": [40.0, 50.0, 45.0, 60.0],
+        "objective_hw_energy_pj": [1.0, 2.0, 3.0, 4.0],
+        "objective_hw_area_mm2": [4.0, 3.0, 1.0, 2.0],
+        "feasible": True, "pareto": True, "hypervolume": 0.0,
+        "accuracy": [0.43, 0.48, nan, nan],
+        "accuracy_hw": [0.415, nan, nan, nan],
+        "accuracy_pred": [40.0, 50.0, 45.0, 60.0],
+        "accuracy_pred_std": [1.0, 2.0, nan, 0.5],
+        "hw_area_mm2": [4.0, 3.0, 1.0, 2.0],
+        "hw_energy_pj": [1.0, 2.0, 3.0, 4.0],
+    })
+    spec = RunSpec(name="acc", phases=["search"], metrics=["accuracy_pred", "hw_energy_pj", "hw_area_mm2"],
+                   directions=["maximize", "minimize", "minimize"], constraints=[], reference=None)
+    return RunData(Path("acc"), "acc", spec, table, {})
+
+
+def test_accuracy_info_marks_trained_rows_in_percent():
+    accuracy = accuracy_info(accuracy_run().table)
+    assert accuracy is not None
+    assert list(accuracy.trained) == [True, True, False, False]
+    assert accuracy.measured[:2] == pytest.approx([41.5, 48.0])  # accuracy_hw (0.415) preferred over accuracy (0.43)
+    assert np.isnan(accuracy.measured[2:]).all() and accuracy.source == ["accuracy_hw", "accuracy", "", ""]
+    assert np.allclose(accuracy.predicted, [40.0, 50.0, 45.0, 60.0])
+    assert np.allclose(accuracy.std, [1.0, 2.0, np.nan, 0.5], equal_nan=True)
+    assert metric_label("accuracy_pred") == "predicted accuracy [%]" and metric_label("hw_energy_pj") == "hw_energy_pj"
+    assert metric_errors(accuracy_run().table, "hw_energy_pj") is None
+
+
+def test_front_info_with_predicted_accuracy_has_error_bars_and_trained_values():
+    run = accuracy_run()
+    info = pareto_front_info(run, (0, 1))
+    assert info.accuracy_axis == 0 and info.errors[1] is None
+    assert np.allclose(info.errors[0], [1.0, 2.0, np.nan, 0.5], equal_nan=True)
+    assert list(info.axes_front) == [True, True, False, True]  # 45 % at 3 pJ loses to 50 % at 2 pJ
+    assert "accuracy: 40 ± 1 % predicted · 41.5 % trained (accuracy_hw)" in info.hover[0]
+    assert "accuracy: 50 ± 2 % predicted · 48 % trained (accuracy)" in info.hover[1]
+    assert "accuracy: 45 % predicted" in info.hover[2] and "trained" not in info.hover[2]
+    assert "accuracy_pred =" not in info.hover[0] and "hw_energy_pj = 1" in info.hover[0]
+    swapped = pareto_front_info(run, (1, 0))  # accuracy on the y axis
+    assert swapped.accuracy_axis == 1 and swapped.errors[0] is None and swapped.errors[1] is not None
+    other = pareto_front_info(run, (1, 2))  # accuracy not plotted: no error bars, trained rows still known
+    assert other.accuracy_axis is None and other.errors == [None, None]
+    assert other.accuracy is not None and list(other.accuracy.trained) == [True, True, False, False]
+
+
+def test_predicted_accuracy_figures_build():
+    run = accuracy_run()
+    fig = figures.pareto_figure(pareto_front_info(run, (0, 1)))
+    assert fig.layout.xaxis.title.text == "predicted accuracy [%] ↑" and fig.layout.xaxis.type == "linear"
+    traces = {t.name: t for t in fig.data}
+    assert list(traces["trained"].x) == [40.0, 50.0] and traces["trained"].marker.symbol == "diamond"
+    assert list(traces["trained"].error_x.array) == [1.0, 2.0]
+    assert list(traces["trained accuracy [%]"].x) == pytest.approx([41.5, 48.0])
+    assert list(traces["trained accuracy [%]"].y) == [1.0, 2.0]
+    assert list(traces["trained vs predicted"].x) == pytest.approx([40.0, 41.5, None, 50.0, 48.0, None])
+    assert list(traces["Pareto"].x) == [45.0, 60.0]  # the untrained points (all on the 3-objective front)
+    assert np.allclose(np.array(traces["Pareto"].error_x.array, dtype=float), [np.nan, 0.5], equal_nan=True)
+    swapped = figures.pareto_figure(pareto_front_info(run, (1, 0)))
+    assert swapped.layout.yaxis.title.text == "predicted accuracy [%] ↑"
+    assert list({t.name: t for t in swapped.data}["trained"].error_y.array) == [1.0, 2.0]
+    three = figures.pareto_figure(pareto_front_info(run, (0, 1, 2)))
+    assert three.layout.scene.xaxis.title.text == "predicted accuracy [%] ↑"
+    assert list({t.name: t for t in three.data}["trained accuracy [%]"].x) == pytest.approx([41.5, 48.0])
+    compare = figures.compare_figure(compare_info(run, [], (0, 1)), ["accuracy_pred", "hw_energy_pj"],
+                                     ["maximize", "minimize"])
+    assert compare.layout.xaxis.title.text == "predicted accuracy [%] ↑"
+    assert any(t.error_x.array is not None for t in compare.data)
+    progress = figures.progress_figure(hypervolume_info(run), best_so_far(run), run.spec.directions, phase_starts(run))
+    assert "best so far: predicted accuracy [%] ↑" in [a.text for a in progress.layout.annotations]
+    dims, _ = parallel_dimensions(run)
+    assert [d.label for d in dims][-3:] == ["predicted accuracy [%]", "hw_energy_pj", "hw_area_mm2"]
+    figures.parallel_figure(dims, "predicted accuracy [%]", "maximize")
+    front = pareto_designs(run)
+    assert list(front["trial"]) == [3, 1, 2, 0]  # best predicted accuracy first
+    assert np.allclose(front["trained accuracy [%]"], [np.nan, 48.0, np.nan, 41.5], equal_nan=True)
+    assert np.allclose(front["accuracy_pred_std"], [0.5, 2.0, np.nan, 1.0], equal_nan=True)
+
+
+def test_runs_without_predicted_accuracy_are_unchanged(two_phase):
+    assert accuracy_info(two_phase.table) is None
+    info = pareto_front_info(two_phase, (0, 1))
+    assert info.accuracy is None and info.accuracy_axis is None and info.errors == [None, None]
+    fig = figures.pareto_figure(info)
+    assert fig.layout.xaxis.title.text == "proxy_score ↑"
+    assert not any(t.name and "trained" in t.name for t in fig.data)
+    assert all(t.error_x.array is None and t.error_y.array is None for t in fig.data)
+    assert "trained accuracy [%]" not in pareto_designs(two_phase).columns
+
+
+PREDICTOR_MODULE = """
+import math
+
+from cosearch.core.evaluator import Evaluator
+
+
+class PredictedAccuracy(Evaluator):
+    \"\"\"accuracy_pred = 30 + 5 T [%] (std T/2); trials with even T also 'trained': accuracy_hw = (accuracy_pred - 3) / 100.\"\"\"
+
+    @classmethod
+    def produces(cls, options, context):
+        return {"accuracy_pred", "accuracy_pred_std", "accuracy_hw"}
+
+    def evaluate(self, candidate, upstream):
+        predicted = 30.0 + 5.0 * candidate.timesteps
+        trained = (predicted - 3.0) / 100.0 if candidate.timesteps % 2 == 0 else math.nan
+        return {"accuracy_pred": predicted, "accuracy_pred_std": candidate.timesteps / 2, "accuracy_hw": trained}
+"""
+
+
+def test_dashboard_of_a_run_maximising_predicted_accuracy(tmp_path, monkeypatch):
+    (tmp_path / "predictor_evaluator.py").write_text(PREDICTOR_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    evaluators = [{"type": "analytic_evaluator:AnalyticEvaluator", "options": {}},
+                  {"type": "predictor_evaluator:PredictedAccuracy", "options": {}}]
+    objectives = [{"metric": "accuracy_pred", "direction": "maximize"}, {"metric": "hw_energy_pj", "direction": "minimize"}]
+    path = make_run(tmp_path, "predicted", evaluators=evaluators, objectives=objectives, trials=10)
+    run = load_run(path)
+    accuracy = accuracy_info(run.complete)
+    assert accuracy is not None and accuracy.trained.any() and not accuracy.trained.all()
+    even = run.complete["params_timesteps"].to_numpy() % 2 == 0
+    assert list(accuracy.trained) == list(even)
+    assert np.allclose(accuracy.measured[even], accuracy.predicted[even] - 3.0)
+    figs = dashboard_figures(run)
+    assert figs["pareto:0-1"].layout.xaxis.title.text == "predicted accuracy [%] ↑"
+    page = write_dashboard(path).read_text()
+    assert "predicted accuracy [%]" in page and "outlined diamonds: trained" in page
+    assert "% trained (accuracy_hw)" in page

@@ -12,7 +12,7 @@ import yaml
 from cosearch.cli import main
 from cosearch.core.errors import ConfigError
 from cosearch.search.loop import derive_seed
-from cosearch.workflows import spikenas
+from cosearch.tables import spikenas
 from cosearch.workflows.validate import run_benchmark_validation
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -58,6 +58,12 @@ class EvaluationContext:
         proxy: the experiment's ``proxy`` section (batch size, repeats, fidelity ...).
         run_dir: the run directory, for evaluators that keep files per candidate (the ``train``
             evaluator's checkpoints); None outside a run (e.g. preflight).
+        seed: the experiment's seed; common_seed: its ``common_seed`` (an evaluator that scores
+            designs of its own, such as the accuracy model's calibration designs, seeds them as the
+            loop seeds candidates: :func:`cosearch.search.loop.evaluation_seed`).
+        upstream: the evaluators listed before this one, as ``(name, options)`` (set by
+            :meth:`cosearch.search.pipeline.PipelineSpec.build`), so an evaluator can produce the
+            same upstream metrics for designs of its own.
     """
 
     experiment_dir: Path = Path(".")
@@ -66,6 +72,9 @@ class EvaluationContext:
     hardware: Mapping[str, Any] = field(default_factory=dict)
     proxy: Mapping[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
+    seed: int = 0
+    common_seed: bool = False
+    upstream: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 class Evaluator(ABC):

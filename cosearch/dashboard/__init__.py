@@ -7,6 +7,7 @@ Data and drawing are separate, as in Optuna's visualization: :mod:`.data` (run l
 
 from cosearch.dashboard.data import (
     RunData,
+    accuracy_info,
     best_so_far,
     compare_info,
     hypervolume_info,
@@ -24,7 +25,7 @@ from cosearch.dashboard.design import (
 from cosearch.dashboard.page import dashboard_figures, render_page, write_dashboard
 
 __all__ = [
-    "RunData", "best_so_far", "breakdown_info", "cell_graph", "compare_info", "dashboard_figures",
+    "RunData", "accuracy_info", "best_so_far", "breakdown_info", "cell_graph", "compare_info", "dashboard_figures",
     "design_summary", "hypervolume_info", "layer_map", "load_run", "parallel_dimensions", "pareto_designs",
     "pareto_front_info", "render_page", "write_dashboard",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,92 @@ def objective_pairs(spec: RunSpec) -> list[tuple[int, int]]:
     return list(itertools.combinations(range(len(spec.metrics)), 2))
 
 
+# ------------------------------------------------------- predicted accuracy ----
+
+#: Predicted trained test accuracy [%] (0-100) and its standard deviation [%], scalar metrics of
+#: the accuracy-prediction evaluator; an experiment may maximise ``accuracy_pred``.
+PREDICTED = "accuracy_pred"
+PREDICTED_STD = "accuracy_pred_std"
+#: Test accuracy measured by the ``train`` evaluator, as fractions 0-1, preferred first.
+MEASURED = ("accuracy_hw", "accuracy")
+#: Axis name and unit of metrics whose column name reads poorly on an axis.
+METRIC_LABELS: dict[str, tuple[str, str]] = {PREDICTED: ("predicted accuracy", "%")}
+#: Column holding one standard deviation of a metric (same unit), drawn as error bars.
+METRIC_STD: dict[str, str] = {PREDICTED: PREDICTED_STD}
+
+
+def metric_unit(metric: str) -> str:
+    """Unit of ``metric`` when the dashboard knows it (``%`` for ``accuracy_pred``), else ""."""
+    return METRIC_LABELS.get(metric, (metric, ""))[1]
+
+
+def metric_label(metric: str) -> str:
+    """How an axis names ``metric``: ``predicted accuracy [%]`` for ``accuracy_pred``, else the metric itself."""
+    name, unit = METRIC_LABELS.get(metric, (metric, ""))
+    return f"{name} [{unit}]" if unit else name
+
+
+def metric_errors(frame: pd.DataFrame, metric: str) -> np.ndarray | None:
+    """Error bar (one standard deviation, the metric's unit) of ``metric`` per row of ``frame``:
+    its :data:`METRIC_STD` column, NaN where a row has none; None when ``frame`` has no such column."""
+    column = METRIC_STD.get(metric)
+    if column is None or column not in frame.columns:
+        return None
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+@dataclass(frozen=True)
+class AccuracyInfo:
+    """Predicted vs trained accuracy of some table rows, all in percent.
+
+    Attributes:
+        predicted: ``accuracy_pred`` per row [%] (NaN where missing).
+        std: ``accuracy_pred_std`` per row [%] (NaN where missing).
+        trained: rows whose accuracy training measured: a finite ``accuracy_hw``, else ``accuracy``.
+        measured: that accuracy [%] (the column's fraction x 100); NaN where not trained.
+        source: the column ``measured`` comes from (``accuracy_hw`` or ``accuracy``); "" where not trained.
+    """
+
+    predicted: np.ndarray
+    std: np.ndarray
+    trained: np.ndarray
+    measured: np.ndarray
+    source: list[str]
+
+
+def accuracy_info(frame: pd.DataFrame) -> AccuracyInfo | None:
+    """Predicted and trained accuracy of each row of ``frame`` (a results table or part of one);
+    None when ``frame`` has no ``accuracy_pred`` column (a run without the accuracy predictor)."""
+    if PREDICTED not in frame.columns:
+        return None
+    n = len(frame)
+
+    def column(name: str) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(n, np.nan)
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+
+    measured = np.full(n, np.nan)
+    source = np.full(n, "", dtype=object)
+    for name in MEASURED:
+        values = column(name)
+        fill = np.isnan(measured) & np.isfinite(values)
+        measured[fill] = 100.0 * values[fill]
+        source[fill] = name
+    return AccuracyInfo(predicted=column(PREDICTED), std=column(PREDICTED_STD), trained=np.isfinite(measured),
+                        measured=measured, source=[str(s) for s in source])
+
+
+def accuracy_text(accuracy: AccuracyInfo, row: int) -> str:
+    """Hover line of one row: ``accuracy: 43.2 ± 1.5 % predicted · 41.5 % trained (accuracy_hw)``."""
+    predicted, std = accuracy.predicted[row], accuracy.std[row]
+    text = "accuracy: " + ("-" if np.isnan(predicted) else f"{predicted:.3g}")
+    text += (f" ± {std:.2g}" if np.isfinite(std) else "") + " % predicted"
+    if accuracy.trained[row]:
+        text += f" · {accuracy.measured[row]:.3g} % trained ({accuracy.source[row]})"
+    return text
+
+
 # ------------------------------------------------------------ Pareto front ----
 
 
@@ -78,6 +164,11 @@ class FrontInfo:
         axes_front: feasible and non-dominated in the plotted objectives only (the staircase a
             2-D projection of a higher-dimensional front shows).
         hover: hover text per point (trial, phase, objectives, key design parameters).
+        errors: per axis, one standard deviation per point in the axis's unit (``accuracy_pred_std``
+            on an ``accuracy_pred`` axis), NaN where a point has none; None for an axis without one.
+        accuracy: predicted vs trained accuracy per point; None when the run has no ``accuracy_pred``.
+        accuracy_axis: index in ``metrics`` of ``accuracy_pred`` (where a trained value can be drawn
+            beside its prediction, both in percent); None when it is not plotted or ``accuracy`` is None.
     """
 
     metrics: list[str]
@@ -88,6 +179,9 @@ class FrontInfo:
     baseline: list[str]
     axes_front: np.ndarray
     hover: list[str]
+    errors: list[np.ndarray | None] = field(default_factory=list)
+    accuracy: AccuracyInfo | None = None
+    accuracy_axis: int | None = None
 
 
 def pareto_front_info(run: RunData, axes: Sequence[int]) -> FrontInfo:
@@ -102,6 +196,8 @@ def pareto_front_info(run: RunData, axes: Sequence[int]) -> FrontInfo:
     axes_front = np.zeros(len(done), dtype=bool)
     if feasible.any():
         axes_front[np.flatnonzero(feasible)[non_dominated(to_minimization(values[feasible], directions))]] = True
+    accuracy = accuracy_info(done)
+    lines = [accuracy_text(accuracy, k) if accuracy is not None else None for k in range(len(done))]
     return FrontInfo(
         metrics=metrics,
         directions=directions,
@@ -110,12 +206,19 @@ def pareto_front_info(run: RunData, axes: Sequence[int]) -> FrontInfo:
         status=status,
         baseline=[str(b) for b in done.get("baseline", [])],
         axes_front=axes_front,
-        hover=[hover_text(run, row) for _, row in done.iterrows()],
+        hover=[hover_text(run, row, line) for (_, row), line in zip(done.iterrows(), lines)],
+        errors=[metric_errors(done, m) for m in metrics],
+        accuracy=accuracy,
+        accuracy_axis=metrics.index(PREDICTED) if accuracy is not None and PREDICTED in metrics else None,
     )
 
 
-def hover_text(run: RunData, row: pd.Series) -> str:
-    """Hover label of one table row: id, phase, baseline, objectives, key design parameters."""
+def hover_text(run: RunData, row: pd.Series, accuracy: str | None = None) -> str:
+    """Hover label of one table row: id, phase, baseline, objectives, key design parameters.
+
+    ``accuracy`` (:func:`accuracy_text`, predicted and trained accuracy) stands in for the
+    ``accuracy_pred`` objective's line, or follows the objectives when that is no objective.
+    """
     trial = int(row["trial"])
     head = f"<b>trial {trial}</b> ({row['phase']})"
     if row.get("baseline"):
@@ -123,7 +226,9 @@ def hover_text(run: RunData, row: pd.Series) -> str:
     if not row.get("feasible", True):
         head += " <i>infeasible</i>"
     lines = [head]
-    lines += [f"{m} = {row[f'objective_{m}']:.5g}" for m in run.spec.metrics]
+    lines += [accuracy if m == PREDICTED and accuracy else f"{m} = {row[f'objective_{m}']:.5g}" for m in run.spec.metrics]
+    if accuracy and PREDICTED not in run.spec.metrics:
+        lines.append(accuracy)
     candidate = (run.records.get(trial) or {}).get("candidate")
     if candidate:
         lines += [f"{key}: {value}" for key, value in design_summary(candidate).items()]
@@ -203,15 +308,15 @@ class Dimension:
 
 
 def parallel_dimensions(run: RunData, max_params: int = 14) -> tuple[list[Dimension], int]:
-    """Axes (varying parameters, then objectives) over the feasible trials, and the number of
-    varying parameters in all (only the first ``max_params`` are drawn)."""
+    """Axes (varying parameters, then objectives, labelled by :func:`metric_label`) over the
+    feasible trials, and the number of varying parameters in all (only the first ``max_params`` are drawn)."""
     table = run.table
     feasible = table[table["feasible"]] if not table.empty else table
     if feasible.empty:
         return [], 0
     varying = [c for c in feasible.columns if c.startswith("params_") and feasible[c].nunique(dropna=False) > 1]
     dims = [_dimension(c.removeprefix("params_"), feasible[c]) for c in varying[:max_params]]
-    dims += [Dimension(m, feasible[f"objective_{m}"].to_numpy(dtype=float)) for m in run.spec.metrics]
+    dims += [Dimension(metric_label(m), feasible[f"objective_{m}"].to_numpy(dtype=float)) for m in run.spec.metrics]
     return dims, len(varying)
 
 
@@ -228,7 +333,11 @@ def _dimension(label: str, column: pd.Series) -> Dimension:
 
 def pareto_designs(run: RunData) -> pd.DataFrame:
     """The run's Pareto designs, best first on the first objective: ids, phase, baseline,
-    objectives, constraints, then the key design parameters of :func:`design_summary`."""
+    objectives, constraints, then the key design parameters of :func:`design_summary`.
+
+    A run with ``accuracy_pred`` also gets, after the constraints, ``accuracy_pred`` (when no
+    objective), ``accuracy_pred_std`` (when recorded) and, when some Pareto design was trained,
+    ``trained accuracy [%]`` (:func:`accuracy_info`; empty for the untrained ones)."""
     table = run.table
     if table.empty or not table["pareto"].any():
         return pd.DataFrame(columns=["trial", "phase", "baseline"])
@@ -238,6 +347,14 @@ def pareto_designs(run: RunData) -> pd.DataFrame:
     columns = ["trial", "phase", "baseline", *[f"objective_{m}" for m in run.spec.metrics],
                *[f"constraint_{m}" for m, _, _ in run.spec.constraints]]
     out = front[columns].rename(columns=lambda c: c.removeprefix("objective_")).reset_index(drop=True)
+    accuracy = accuracy_info(front)
+    if accuracy is not None:
+        if PREDICTED not in out.columns:
+            out[PREDICTED] = accuracy.predicted
+        if PREDICTED_STD in front.columns:
+            out[PREDICTED_STD] = accuracy.std
+        if accuracy.trained.any():
+            out["trained accuracy [%]"] = accuracy.measured
     summaries = [design_summary((run.records.get(int(t)) or {}).get("candidate") or {}) for t in out["trial"]]
     extra = pd.DataFrame(summaries, index=out.index)
     return pd.concat([out, extra[[c for c in extra.columns if c not in out.columns]]], axis=1)
@@ -248,13 +365,15 @@ def pareto_designs(run: RunData) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CompareSeries:
-    """One run on a comparison plot: feasible points, which form the plotted axes' front, HV."""
+    """One run on a comparison plot: feasible points, which form the plotted axes' front, HV, and
+    per axis the points' error bars (:func:`metric_errors`; None for an axis without them)."""
 
     label: str
     trials: np.ndarray
     values: np.ndarray
     front: np.ndarray
     hypervolume: float | None
+    errors: list[np.ndarray | None] = field(default_factory=list)
 
 
 def compare_info(main: RunData, others: Sequence[RunData], axes: Sequence[int]) -> list[CompareSeries]:
@@ -282,7 +401,8 @@ def compare_info(main: RunData, others: Sequence[RunData], axes: Sequence[int]) 
         if reference is not None and everything is not None:
             volume = hypervolume(to_minimization(everything, spec.directions),
                                  to_minimization(np.array([reference]), spec.directions)[0])
-        series.append(CompareSeries(run.label, feasible["trial"].to_numpy(dtype=int), values, front, volume))
+        series.append(CompareSeries(run.label, feasible["trial"].to_numpy(dtype=int), values, front, volume,
+                                    [metric_errors(feasible, m) for m in metrics]))
     return series
 
 

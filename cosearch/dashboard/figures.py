@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import hex_to_rgb, qualitative
 from plotly.subplots import make_subplots
 
 from cosearch.dashboard.data import (
@@ -19,6 +19,8 @@ from cosearch.dashboard.data import (
     Dimension,
     FrontInfo,
     HypervolumeInfo,
+    metric_label,
+    metric_unit,
 )
 from cosearch.dashboard.design import DEFAULT_MARK, MAP_KEYS, Breakdown, CellGraph
 
@@ -26,6 +28,7 @@ FRONT_COLOR = "#1f5fa8"
 INFEASIBLE_COLOR = "#9a9a9a"
 BASELINE_COLOR = "#e07b00"
 BACKWARD_COLOR = "#c0392b"
+TRAINED_COLOR = "#1b7837"  # accuracy measured by training, beside its prediction
 DEVICE_COLORS = {"sram": "#dbe9f6", "pcm": "#fde2c8", "fefet": "#d9f0d3", "rram": "#eadcf2"}
 PALETTE = qualitative.Plotly + qualitative.D3
 
@@ -37,8 +40,9 @@ def log_scale(values: Sequence[float] | np.ndarray) -> bool:
     return bool(len(finite)) and finite.min() > 0 and finite.max() / finite.min() >= 50
 
 
-def _axis_type(values: Sequence[float] | np.ndarray) -> str:
-    return "log" if log_scale(values) else "linear"
+def _axis_type(values: Sequence[float] | np.ndarray, metric: str = "") -> str:
+    """Axis type of ``metric``'s values: percentages (``accuracy_pred``) always linear, else :func:`log_scale`."""
+    return "log" if metric_unit(metric) != "%" and log_scale(values) else "linear"
 
 
 #: d3 format of numeric parallel-coordinates ticks: 3 significant digits, plain exponent (1.2e+12).
@@ -48,8 +52,14 @@ BOTTOM_LEGEND = dict(orientation="h", yanchor="top", y=-0.16, x=0)
 
 
 def axis_title(metric: str, direction: str) -> str:
-    """Axis label with the good direction: ``hw_energy_pj ↓`` / ``proxy_score ↑``."""
+    """Label with the good direction: ``hw_energy_pj ↓`` / ``proxy_score ↑``."""
     return f"{metric} {'↑' if direction == 'maximize' else '↓'}"
+
+
+def axis_label(metric: str, direction: str) -> str:
+    """Axis title of a metric (:func:`~cosearch.dashboard.data.metric_label`) with the good
+    direction: ``hw_energy_pj ↓``, ``predicted accuracy [%] ↑``."""
+    return axis_title(metric_label(metric), direction)
 
 
 # ------------------------------------------------------------ Pareto ----
@@ -61,15 +71,22 @@ _STYLE = {
     "infeasible": dict(name="infeasible", marker=dict(color=INFEASIBLE_COLOR, size=6, opacity=0.35, symbol="x")),
 }
 _STYLE_3D = dict(name="infeasible", marker=dict(color=INFEASIBLE_COLOR, size=3, opacity=0.35, symbol="circle-open"))
+#: Error-bar colour per status (marker opacity does not fade error bars) and fill of a trained point's diamond.
+_FADED = {"pareto": FRONT_COLOR, "dominated": "rgba(31,95,168,0.35)", "infeasible": "rgba(154,154,154,0.5)"}
 
 
 def pareto_figure(info: FrontInfo) -> go.Figure:
     """Scatter of one run's trials on two or three objectives: front solid, the rest faded,
-    baselines as labelled stars; in 2-D a staircase through the plotted axes' own front."""
+    baselines as labelled stars; in 2-D a staircase through the plotted axes' own front.
+
+    With ``accuracy_pred`` (``info.accuracy``): its ``accuracy_pred_std`` as error bars, trained
+    trials as outlined diamonds and, on an ``accuracy_pred`` axis, each trained value [%] as a small
+    green marker linked to its prediction (:func:`_trained_traces`)."""
     three = len(info.metrics) == 3
     scatter = go.Scatter3d if three else go.Scatter
     status = np.array(info.status)
     baseline = np.array(info.baseline, dtype=object)
+    trained = info.accuracy.trained if info.accuracy is not None else np.zeros(len(status), dtype=bool)
     fig = go.Figure()
     if not three and info.axes_front.any():
         front = np.flatnonzero(info.axes_front)
@@ -79,27 +96,30 @@ def pareto_figure(info: FrontInfo) -> go.Figure:
                                  line=dict(color=FRONT_COLOR, width=1, dash="dot", shape=shape),
                                  name="front of these axes", hoverinfo="skip"))
     for name in reversed(STATUSES):  # the front drawn last, on top
-        keep = np.flatnonzero((status == name) & (baseline == ""))
+        keep = np.flatnonzero((status == name) & (baseline == "") & ~trained)
         fig.add_trace(scatter(**_coords(info, keep), mode="markers", customdata=info.trials[keep].tolist(),
                               hovertext=[info.hover[i] for i in keep], hoverinfo="text",
+                              **_errors(info.errors, keep, _FADED[name]),
                               **(_STYLE_3D if three and name == "infeasible" else _STYLE[name])))
+    if trained.any():
+        fig.add_traces(_trained_traces(info, status, baseline))
     marked = np.flatnonzero(baseline != "")
     if len(marked):
         fig.add_trace(scatter(
             **_coords(info, marked), mode="markers+text", name="baselines", text=baseline[marked].tolist(),
             textposition="top center", customdata=info.trials[marked].tolist(),
-            hovertext=[info.hover[i] for i in marked], hoverinfo="text",
+            hovertext=[info.hover[i] for i in marked], hoverinfo="text", **_errors(info.errors, marked, BASELINE_COLOR),
             marker=dict(color=BASELINE_COLOR, size=8 if three else 14, symbol="diamond" if three else "star",
                         line=dict(color="black", width=1)),
         ))
-    titles = [axis_title(m, d) for m, d in zip(info.metrics, info.directions)]
+    titles = [axis_label(m, d) for m, d in zip(info.metrics, info.directions)]
     if three:
         axes = {f"{a}axis": dict(title=dict(text=t)) for a, t in zip("xyz", titles)}  # 3-D log ticks clutter
         fig.update_layout(scene=dict(**axes, aspectmode="cube", camera=dict(eye=dict(x=1.7, y=1.7, z=1.1))),
                           height=500, margin=dict(l=0, r=0, t=10, b=60))
     else:
-        fig.update_layout(xaxis=dict(title=dict(text=titles[0]), type=_axis_type(info.values[:, 0])),
-                          yaxis=dict(title=dict(text=titles[1]), type=_axis_type(info.values[:, 1])),
+        fig.update_layout(xaxis=dict(title=dict(text=titles[0]), type=_axis_type(info.values[:, 0], info.metrics[0])),
+                          yaxis=dict(title=dict(text=titles[1]), type=_axis_type(info.values[:, 1], info.metrics[1])),
                           height=500, margin=dict(l=60, r=20, t=20, b=40))
     fig.update_layout(legend=BOTTOM_LEGEND)
     return fig
@@ -109,17 +129,72 @@ def _coords(info: FrontInfo, rows: np.ndarray) -> dict[str, list[float]]:
     return {axis: info.values[rows, k].tolist() for k, axis in zip(range(len(info.metrics)), "xyz")}
 
 
+def _errors(errors: Sequence[np.ndarray | None], rows: np.ndarray, color: str) -> dict[str, dict]:
+    """``error_x``/``error_y``/``error_z`` of a trace of points ``rows`` (one standard deviation);
+    empty for axes without errors or where none of these points has one."""
+    out = {}
+    for axis, error in zip("xyz", errors):
+        if error is not None and np.isfinite(error[rows]).any():
+            out[f"error_{axis}"] = dict(type="data", array=error[rows].tolist(), visible=True, color=color,
+                                        thickness=1, width=2)
+    return out
+
+
+def _fade(color: str, alpha: float) -> str:
+    """``#rrggbb`` as ``rgba(r,g,b,alpha)``: error bars ignore the marker's opacity."""
+    r, g, b = hex_to_rgb(color)
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _trained_traces(info: FrontInfo, status: np.ndarray, baseline: np.ndarray) -> list[go.Scatter | go.Scatter3d]:
+    """Trained trials: outlined diamonds (baselines keep their star) and, when ``accuracy_pred`` is
+    an axis, the trained accuracy [%] as a small green marker on that axis, linked to the prediction."""
+    assert info.accuracy is not None
+    three = len(info.metrics) == 3
+    scatter = go.Scatter3d if three else go.Scatter
+    rows = np.flatnonzero(info.accuracy.trained)
+    traces: list[go.Scatter | go.Scatter3d] = []
+    k = info.accuracy_axis
+    measured = info.values.copy()
+    if k is not None:
+        measured[:, k] = info.accuracy.measured
+        links: dict[str, list[float | None]] = {axis: [] for axis in "xyz"[: len(info.metrics)]}
+        for i in rows:
+            for j, axis in enumerate(links):
+                links[axis] += [float(info.values[i, j]), float(measured[i, j]), None]
+        traces.append(scatter(**links, mode="lines", line=dict(color=TRAINED_COLOR, width=1), hoverinfo="skip",
+                              name="trained vs predicted", legendgroup="trained", showlegend=False))
+    diamonds = rows[baseline[rows] == ""]
+    if len(diamonds):
+        traces.append(scatter(
+            **_coords(info, diamonds), mode="markers", name="trained", legendgroup="trained",
+            customdata=info.trials[diamonds].tolist(), hovertext=[info.hover[i] for i in diamonds], hoverinfo="text",
+            **_errors(info.errors, diamonds, FRONT_COLOR),
+            marker=dict(symbol="diamond", size=6 if three else 12, color=[_FADED[s] for s in status[diamonds]],
+                        line=dict(color="black", width=1.5)),
+        ))
+    if k is not None:
+        traces.append(scatter(
+            **{axis: measured[rows, j].tolist() for j, axis in enumerate("xyz"[: len(info.metrics)])},
+            mode="markers", name="trained accuracy [%]", legendgroup="trained",
+            customdata=info.trials[rows].tolist(), hovertext=[info.hover[i] for i in rows], hoverinfo="text",
+            marker=dict(color=TRAINED_COLOR, size=3 if three else 7, line=dict(color="white", width=1)),
+        ))
+    return traces
+
+
 def compare_figure(series: Sequence[CompareSeries], metrics: Sequence[str], directions: Sequence[str]) -> go.Figure:
     """Several runs on one pair of objectives: each run's front as a line, its other feasible
     points faded; the legend carries each run's hypervolume on the first run's reference."""
     fig = go.Figure()
     shape = "hv" if directions[0] == "minimize" else "vh"
-    for k, run in enumerate(series):
+    for k, run in enumerate(series):  # error bars where a run records a std (accuracy_pred_std)
         color = PALETTE[k % len(PALETTE)]
         label = run.label if run.hypervolume is None else f"{run.label} (HV {run.hypervolume:.4g})"
         rest = ~run.front
         fig.add_trace(go.Scatter(x=run.values[rest, 0].tolist(), y=run.values[rest, 1].tolist(), mode="markers",
                                  marker=dict(color=color, size=5, opacity=0.25), legendgroup=label,
+                                 **_errors(run.errors, np.flatnonzero(rest), _fade(color, 0.25)),
                                  showlegend=False, customdata=run.trials[rest].tolist(),
                                  hovertemplate=f"{run.label}<br>trial %{{customdata}}<extra></extra>"))
         order = np.flatnonzero(run.front)
@@ -127,12 +202,13 @@ def compare_figure(series: Sequence[CompareSeries], metrics: Sequence[str], dire
         fig.add_trace(go.Scatter(x=run.values[order, 0].tolist(), y=run.values[order, 1].tolist(),
                                  mode="lines+markers", name=label, legendgroup=label,
                                  line=dict(color=color, shape=shape), marker=dict(color=color, size=8),
+                                 **_errors(run.errors, order, color),
                                  customdata=run.trials[order].tolist(),
                                  hovertemplate=f"{run.label}<br>trial %{{customdata}}<extra></extra>"))
     xs = np.concatenate([run.values[:, 0] for run in series]) if series else np.zeros(0)
     ys = np.concatenate([run.values[:, 1] for run in series]) if series else np.zeros(0)
-    fig.update_layout(xaxis=dict(title=dict(text=axis_title(metrics[0], directions[0])), type=_axis_type(xs)),
-                      yaxis=dict(title=dict(text=axis_title(metrics[1], directions[1])), type=_axis_type(ys)),
+    fig.update_layout(xaxis=dict(title=dict(text=axis_label(metrics[0], directions[0])), type=_axis_type(xs, metrics[0])),
+                      yaxis=dict(title=dict(text=axis_label(metrics[1], directions[1])), type=_axis_type(ys, metrics[1])),
                       height=480, margin=dict(l=60, r=20, t=20, b=40), legend=BOTTOM_LEGEND)
     return fig
 
@@ -146,7 +222,7 @@ def progress_figure(hv: HypervolumeInfo, best: dict[str, np.ndarray], directions
     metrics = list(best)
     fig = make_subplots(rows=1 + len(metrics), cols=1, shared_xaxes=True, vertical_spacing=0.04,
                         subplot_titles=["hypervolume (feasible trials, run reference point)",
-                                        *[f"best so far: {axis_title(m, d)}" for m, d in zip(metrics, directions)]])
+                                        *[f"best so far: {axis_label(m, d)}" for m, d in zip(metrics, directions)]])
     fig.add_trace(go.Scatter(x=hv.trials.tolist(), y=hv.run.tolist(), mode="lines", name="run",
                              line=dict(color="black", width=2, shape="hv")), row=1, col=1)
     if len(hv.phases) > 1:
@@ -157,7 +233,7 @@ def progress_figure(hv: HypervolumeInfo, best: dict[str, np.ndarray], directions
     for row, metric in enumerate(metrics, start=2):
         fig.add_trace(go.Scatter(x=hv.trials.tolist(), y=best[metric].tolist(), mode="lines", showlegend=False,
                                  name=metric, line=dict(color=FRONT_COLOR, shape="hv")), row=row, col=1)
-        fig.update_yaxes(type=_axis_type(best[metric]), row=row, col=1)
+        fig.update_yaxes(type=_axis_type(best[metric], metric), row=row, col=1)
     for phase, trial in phase_starts:
         fig.add_vline(x=trial - 0.5, line=dict(color="gray", dash="dot"), row="all", col=1)
         fig.add_annotation(x=trial - 0.5, y=1, yref="paper", text=phase, showarrow=False, xanchor="left")
@@ -168,7 +244,8 @@ def progress_figure(hv: HypervolumeInfo, best: dict[str, np.ndarray], directions
 
 
 def parallel_figure(dims: Sequence[Dimension], color_metric: str, direction: str) -> go.Figure:
-    """Parallel coordinates (parameters then objectives), lines coloured by ``color_metric``."""
+    """Parallel coordinates (parameters then objectives), lines coloured by the axis labelled
+    ``color_metric`` (an objective's :func:`~cosearch.dashboard.data.metric_label`)."""
     dimensions = []
     for dim in dims:
         entry = dict(label=dim.label, values=dim.values.tolist())

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -23,11 +24,15 @@ from cosearch.core.files import write_atomic
 from cosearch.dashboard import figures
 from cosearch.dashboard.assets import CSS, JS
 from cosearch.dashboard.data import (
+    PREDICTED,
     RunData,
+    accuracy_info,
+    accuracy_text,
     best_so_far,
     compare_info,
     hypervolume_info,
     load_run,
+    metric_label,
     objective_pairs,
     parallel_dimensions,
     pareto_designs,
@@ -81,7 +86,7 @@ def dashboard_figures(main: RunData, others: Sequence[RunData] = ()) -> dict[str
                                               phase_starts(main))
     dims, _ = parallel_dimensions(main)
     if dims:
-        out["parallel"] = figures.parallel_figure(dims, spec.metrics[0], spec.directions[0])
+        out["parallel"] = figures.parallel_figure(dims, metric_label(spec.metrics[0]), spec.directions[0])
     defaults = card_defaults(RunDirectory(main.path).read_config()) if selectable_designs(main) else None
     for trial in selectable_designs(main):
         record = main.records.get(trial) or {}
@@ -142,11 +147,16 @@ def _figure_json(fig: go.Figure) -> dict[str, Any]:
 
 
 def _summary_html(run: RunData, trial: int) -> str:
-    row = run.table.set_index("trial").loc[trial]
+    rows = run.table[run.table["trial"] == trial]
+    row = rows.iloc[0]
     parts = [f"<b>trial {trial}</b> ({html.escape(str(row['phase']))})"]
     if row["baseline"]:
         parts.append(f"baseline <b>{html.escape(str(row['baseline']))}</b>")
-    parts += [f"{html.escape(m)} = {row[f'objective_{m}']:.5g}" for m in run.spec.metrics]
+    accuracy = accuracy_info(rows)
+    parts += [html.escape(accuracy_text(accuracy, 0)) if m == PREDICTED and accuracy is not None
+              else f"{html.escape(m)} = {row[f'objective_{m}']:.5g}" for m in run.spec.metrics]
+    if accuracy is not None and PREDICTED not in run.spec.metrics:
+        parts.append(html.escape(accuracy_text(accuracy, 0)))
     candidate = (run.records.get(trial) or {}).get("candidate") or {}
     parts += [f"{html.escape(k)}: {html.escape(v)}" for k, v in design_summary(candidate).items()]
     return " · ".join(parts)
@@ -215,8 +225,8 @@ def _front_section(main: RunData, figs: dict[str, go.Figure], others: Sequence[R
     body = [
         '<section id="front"><h2>Pareto front</h2>',
         f'<label>objectives <select id="pair">{options}</select></label>',
-        '<span class="note">faded: dominated · grey ×: infeasible · stars: baselines · click a Pareto point to '
-        "show its hardware map</span>",
+        '<span class="note">faded: dominated · grey ×: infeasible · stars: baselines'
+        f"{_accuracy_note(main)} · click a Pareto point to show its hardware map</span>",
         '<div class="row"><div id="fig-pareto" class="plot"></div>',
     ]
     if "pareto3d" in figs:
@@ -229,9 +239,24 @@ def _front_section(main: RunData, figs: dict[str, go.Figure], others: Sequence[R
     return "".join(body)
 
 
+def _accuracy_note(main: RunData) -> str:
+    """Legend note of prediction error bars and trained points; "" for a run without ``accuracy_pred``."""
+    accuracy = accuracy_info(main.complete)
+    if accuracy is None:
+        return ""
+    notes = []
+    if PREDICTED in main.spec.metrics and np.isfinite(accuracy.std).any():
+        notes.append("bars: ± one std of the predicted accuracy")
+    if accuracy.trained.any():
+        notes.append("outlined diamonds: trained")
+        if PREDICTED in main.spec.metrics:
+            notes.append("green: trained accuracy [%], linked to its prediction")
+    return "".join(f" · {note}" for note in notes)
+
+
 def _parallel_body(main: RunData) -> str:
     dims, total = parallel_dimensions(main)
-    shown = sum(d.label not in main.spec.metrics for d in dims)
+    shown = max(len(dims) - len(main.spec.metrics), 0)
     note = f'<p class="note">first {shown} of {total} varying parameters</p>' if shown < total else ""
     return f'{note}<div id="fig-parallel" class="plot"></div>'
 

@@ -1,5 +1,6 @@
 """Training-free proxy of a candidate: build its SNN at a chosen fidelity, run image batches at
-initialisation, score the spike patterns (log-det of a kernel) and report spiking activity.
+initialisation, score the spike patterns (log-det of a kernel), the synaptic flow of the same
+weights (:mod:`cosearch.proxy.synflow`) and report spiking activity.
 
 Procedure (SNASNet, Kim et al., ECCV 2022; anchors.md section 1): the network is freshly
 initialised from the candidate's seed and run in training mode (batch norm uses the batch's
@@ -26,6 +27,7 @@ from cosearch.hw import HardwareModel, load_hardware_section
 from cosearch.proxy.kernel import KERNELS, logdet
 from cosearch.proxy.noise import NoiseResult, SpikeStore, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
+from cosearch.proxy.synflow import synflow
 from cosearch.snn import build
 from cosearch.snn.device import check_device, resolve_device
 from cosearch.snn.layers import use_integer_convs
@@ -33,7 +35,7 @@ from cosearch.workload import network_layers, network_slots, scale_channels
 
 #: The metrics of :meth:`ProxyResult.metrics`: always (``PER_LAYER_METRICS`` are a dict and a list,
 #: the others numbers) and, with ``noise``, ``NOISY_METRICS`` too.
-CLEAN_METRICS = ("proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops", "proxy_layer_firing_rates",
+CLEAN_METRICS = ("proxy_score", "proxy_synflow", "proxy_firing_rate", "proxy_spike_count", "proxy_synops", "proxy_layer_firing_rates",
                  "proxy_input_activity")
 NOISY_METRICS = ("proxy_score_noisy", "proxy_score_drop", "proxy_noise_spike_mismatch", "proxy_noise_weight_error",
                  "proxy_accuracy_estimate")
@@ -149,6 +151,8 @@ class ProxyResult:
     Attributes:
         score: mean log|det K| over repeats (``-inf`` when any K is singular).
         repeat_scores: log|det K| of each batch.
+        synflow: :func:`cosearch.proxy.synflow.synflow` of the same network (log synaptic flow of
+            its linearised weights; data-free; docs/validation.md section 7).
         firing_rate: spikes / (neurons x timesteps) over all LIF layers.
         spike_count: spikes per sample over all LIF layers and timesteps.
         synops: synaptic operations per sample (NeuroBench sense: non-zero inputs of
@@ -162,6 +166,7 @@ class ProxyResult:
 
     score: float
     repeat_scores: list[float]
+    synflow: float
     firing_rate: float
     spike_count: float
     synops: float
@@ -174,6 +179,7 @@ class ProxyResult:
         """As evaluator metrics (``proxy_*`` names)."""
         metrics = {
             "proxy_score": self.score,
+            "proxy_synflow": self.synflow,
             "proxy_firing_rate": self.firing_rate,
             "proxy_spike_count": self.spike_count,
             "proxy_synops": self.synops,
@@ -289,6 +295,7 @@ def proxy_score(
     return ProxyResult(
         score=-math.inf if any(s == -math.inf for s in scores) else float(np.mean(scores)),
         repeat_scores=scores,
+        synflow=synflow(genome, candidate.timesteps, candidate.seed, inputs.batch(1, candidate.seed).shape[1:]),
         firing_rate=spikes / steps if steps else 0.0,
         spike_count=spikes / recorder.samples,
         synops=recorder.synops / recorder.samples,

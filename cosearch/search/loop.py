@@ -67,6 +67,8 @@ def pipeline_spec(experiment: Experiment, phase: Phase | None = None, run_dir: P
         hardware=config.hardware,
         proxy=config.proxy,
         run_dir=run_dir,
+        seed=config.seed,
+        common_seed=config.common_seed,
     )
     listed, where = config.evaluators, "evaluators"
     if phase is not None and phase.evaluators is not None:

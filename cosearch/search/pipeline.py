@@ -14,12 +14,11 @@ infeasible trial, and the table shows NaN for the skipped metrics.
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics, Outcome
 from cosearch.core.record import is_scalar_metric
-from cosearch.evaluators import BUILTIN
+from cosearch.evaluators import load_evaluator_class
 
 #: Metric (and Optuna constraint) naming the rule that screened a trial out.
 SCREENED = "screened_by"
@@ -220,29 +219,13 @@ class PipelineSpec:
             except ValueError as exc:
                 raise ConfigError(self.source, f"{self.where}[{index}].type", str(exc)) from None
             try:
-                evaluators.append(cls(options, self.context))
+                evaluators.append(cls(options, replace(self.context, upstream=self.evaluators[:index])))
             except ConfigError as exc:
                 if exc.source:
                     raise
                 path = f"{self.where}[{index}].{exc.path}" if exc.path.startswith("options") else exc.path
                 raise ConfigError(self.source, path, exc.detail) from None
         return Pipeline(evaluators, self.screens)
-
-
-def load_evaluator_class(name: str) -> type[Evaluator]:
-    """Class for a built-in name or a ``module:Class`` path; ValueError with the choices otherwise."""
-    target = BUILTIN.get(name, name)
-    if ":" not in target:
-        raise ValueError(f"must be one of {', '.join(BUILTIN)} or 'module:Class' (got {name!r})")
-    module_name, _, class_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name!r} for evaluator {name!r}: {exc}") from None
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Evaluator)):
-        raise ValueError(f"{target!r} is not an Evaluator subclass")
-    return cls
 
 
 def bad_value_reason(metrics: Mapping[str, Any], names: Sequence[str]) -> str | None:

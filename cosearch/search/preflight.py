@@ -37,9 +37,10 @@ import numpy as np
 from cosearch.config import Experiment, PhaseConfig
 from cosearch.core.candidate import check_layer_mapping
 from cosearch.core.errors import ConfigError, InvalidCandidate
+from cosearch.evaluators import load_evaluator_class
 from cosearch.hw import load_hardware_section
 from cosearch.hw.model import HardwareModel
-from cosearch.search.pipeline import Pipeline, PipelineSpec, SkipRule, load_evaluator_class
+from cosearch.search.pipeline import Pipeline, PipelineSpec, SkipRule
 from cosearch.space import Leaf, Param, RandomDraw, SearchSpace
 from cosearch.workload import canonical_genome, families, network_slots
 

@@ -14,7 +14,7 @@ Outputs in the output folder: ``candidates.csv`` (one row per candidate), ``summ
 ``train/cand_<i>/`` (checkpoints and metrics; a rerun skips finished candidates).
 
 ``run_benchmark_validation`` takes trained accuracies from a published table instead of
-training (SpikeNAS-Bench, :mod:`cosearch.workflows.spikenas`): it scores one cell per topology
+training (SpikeNAS-Bench, :mod:`cosearch.tables.spikenas`): it scores one cell per topology
 (:func:`score_topologies`) and writes ``topologies.csv``, ``summary.json`` (also two trivial
 baselines, the number of conv edges before and after pruning, and seconds per candidate) and
 ``scatter.html``.
@@ -59,7 +59,7 @@ def rankdata(values: Sequence[float] | np.ndarray) -> np.ndarray:
     return ranks
 
 
-def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Kendall's tau-b (ties-corrected, as ``scipy.stats.kendalltau``); NaN when undefined."""
     rx, ry = rankdata(x), rankdata(y)
     if len(rx) != len(ry):
@@ -78,7 +78,7 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
     return concordance / math.sqrt(pairs_x * pairs_y)
 
 
-def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float:
+def spearman_rho(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Spearman's rho: Pearson correlation of average ranks (``scipy.stats.spearmanr``); NaN when undefined."""
     rx, ry = rankdata(x), rankdata(y)
     if len(rx) != len(ry):
@@ -90,7 +90,8 @@ def spearman_rho(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.sum(rx * ry)) / denominator if denominator > 0 else math.nan
 
 
-def bootstrap_ci(statistic: Callable[[Sequence[float], Sequence[float]], float], x: Sequence[float], y: Sequence[float],
+def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x: Sequence[float] | np.ndarray,
+                 y: Sequence[float] | np.ndarray,
                  resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic(x, y)`` over pairs resampled with replacement.
 
@@ -120,7 +121,7 @@ class Correlation:
     level: float = 0.95
 
 
-def correlate(scores: Sequence[float], accuracies: Sequence[float], resamples: int = 2000, level: float = 0.95,
+def correlate(scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray, resamples: int = 2000, level: float = 0.95,
               seed: int = 0) -> Correlation:
     """Kendall tau-b and Spearman rho with percentile bootstrap intervals."""
     return Correlation(
@@ -374,7 +375,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     from cosearch.data import load_dataset
     from cosearch.hw import load_hardware_section
     from cosearch.proxy.score import NOISY_METRICS
-    from cosearch.workflows import spikenas
+    from cosearch.tables import spikenas
 
     if benchmark not in BENCHMARKS:
         raise ConfigError(str(path), "--benchmark", f"must be one of {', '.join(BENCHMARKS)} (got {benchmark!r})")

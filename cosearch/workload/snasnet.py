@@ -25,7 +25,8 @@ SNASNET_OPS: dict[int, str] = {
     4: "avgpool3x3",  # AvgPool3x3(stride 1, pad 1)
 }
 _CONV_KERNEL = {2: 1, 3: 3}
-
+#: The ops that carry weights (a conv layer on the crossbars).
+CONV_OPS = frozenset(_CONV_KERNEL)
 
 
 def node_pairs(nodes: int) -> list[tuple[int, int]]:

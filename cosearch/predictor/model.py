@@ -1,0 +1,167 @@
+"""A model of trained accuracy: features (:mod:`cosearch.predictor.features`) -> accuracy [%] and its std.
+
+Fitted on calibration rows (designs whose trained accuracy is known), it predicts the trained
+accuracy of any other design of the same kind, with a standard deviation that grows away from
+the calibration designs. Two families, compared on SpikeNAS-Bench in docs/validation.md
+(section 7):
+
+* ``gp`` (shipped default): scikit-learn's Gaussian process regressor, kernel = a linear trend
+  (constant x dot product) + constant x squared-exponential with one length scale per feature
+  (automatic relevance determination; length scales >= 0.3 standard deviations) + white noise
+  (at least 0.03 of the targets' standard deviation: trained accuracies carry seed noise), targets
+  normalised, hyper-parameters by maximum marginal likelihood with seeded restarts. The
+  predictive std is the GP's, white noise included (the spread a retrained design would show).
+* ``bayesian_ridge``: scikit-learn's Bayesian linear regression (evidence-maximised priors);
+  std from its posterior.
+
+Preprocessing, fitted on the calibration rows only (no per-candidate constants): every feature
+with at least two distinct finite values is kept; ``-inf`` / ``inf`` / NaN become the finite
+minimum / maximum / median of the calibration rows; values are clipped to the calibration range
+widened by one range on each side (a GP reverts to its mean far away anyway, a linear model would
+extrapolate without bound); then standardised to zero mean and unit variance.
+
+Same rows, same seed: the same model (the optimiser restarts draw from ``seed``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Model families, name -> what it is (the first is the default).
+FAMILIES: dict[str, str] = {
+    "gp": "Gaussian process: linear + ARD squared-exponential + white noise (scikit-learn)",
+    "bayesian_ridge": "Bayesian linear regression (scikit-learn BayesianRidge)",
+}
+#: Fewest calibration rows a model is fitted on.
+MIN_ROWS = 8
+#: Optimiser restarts of the GP's hyper-parameters (after the first start at unit length scales).
+GP_RESTARTS = 2
+
+
+@dataclass
+class Preprocessing:
+    """Per-feature fill values, clip bounds and standardisation, fitted on the calibration rows."""
+
+    features: list[str]
+    low: np.ndarray
+    high: np.ndarray
+    median: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, table: pd.DataFrame, features: Sequence[str]) -> tuple[Preprocessing, list[str]]:
+        """Fit on ``table``'s ``features``; returns the preprocessing and the features left out
+        (fewer than two distinct finite values: nothing to learn from them)."""
+        kept, dropped, stats = [], [], []
+        for name in features:
+            values = table[name].to_numpy(float) if name in table else np.full(len(table), np.nan)
+            finite = values[np.isfinite(values)]
+            if len(np.unique(finite)) < 2:
+                dropped.append(name)
+                continue
+            kept.append(name)
+            stats.append((finite.min(), finite.max(), float(np.median(finite))))
+        low, high, median = (np.array([s[k] for s in stats], dtype=float) for k in range(3))
+        prep = cls(kept, low, high, median, np.zeros(len(kept)), np.ones(len(kept)))
+        filled = prep._filled(table)
+        prep.mean, prep.scale = filled.mean(axis=0), filled.std(axis=0)
+        prep.scale[prep.scale == 0] = 1.0
+        return prep, dropped
+
+    def _filled(self, table: pd.DataFrame) -> np.ndarray:
+        x = np.column_stack([table[name].to_numpy(float) if name in table else np.full(len(table), np.nan)
+                             for name in self.features]) if self.features else np.zeros((len(table), 0))
+        x = np.where(np.isnan(x), self.median, x)
+        x = np.where(x == -np.inf, self.low, x)
+        x = np.where(x == np.inf, self.high, x)
+        span = self.high - self.low
+        return np.clip(x, self.low - span, self.high + span)
+
+    def transform(self, table: pd.DataFrame) -> np.ndarray:
+        """Standardised feature matrix ``[rows, features]``."""
+        return (self._filled(table) - self.mean) / self.scale
+
+
+@dataclass
+class AccuracyModel:
+    """Trained accuracy [%] from features, with a calibrated standard deviation.
+
+    Attributes:
+        family: one of :data:`FAMILIES`.
+        seed: seed of the hyper-parameter optimiser's restarts.
+        features: after :meth:`fit`, the features the model uses.
+        ignored: after :meth:`fit`, the requested features left out (constant on the calibration rows).
+        rows: calibration rows fitted on.
+    """
+
+    family: str = "gp"
+    seed: int = 0
+    features: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    rows: int = 0
+    _prep: Preprocessing | None = None
+    _model: Any = None
+
+    def fit(self, table: pd.DataFrame, features: Sequence[str], accuracy: Sequence[float]) -> AccuracyModel:
+        """Fit on ``table[features]`` -> ``accuracy`` [%]; ValueError on too few rows or a constant target."""
+        y = np.asarray(accuracy, dtype=float)
+        if self.family not in FAMILIES:
+            raise ValueError(f"model family must be one of {', '.join(FAMILIES)} (got {self.family!r})")
+        if len(y) < MIN_ROWS:
+            raise ValueError(f"needs at least {MIN_ROWS} calibration rows (got {len(y)})")
+        if not np.isfinite(y).all():
+            raise ValueError("calibration accuracies must be finite numbers")
+        if np.ptp(y) == 0:
+            raise ValueError("calibration accuracies are all equal: nothing to learn")
+        self._prep, self.ignored = Preprocessing.fit(table, features)
+        self.features = list(self._prep.features)
+        self.rows = len(y)
+        x = self._prep.transform(table)
+        self._model = _make(self.family, x.shape[1], self.seed)
+        with warnings.catch_warnings():  # a hyper-parameter at its bound is an answer here, not a fault
+            warnings.simplefilter("ignore", category=UserWarning)
+            self._model.fit(x, y)
+        return self
+
+    def predict(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted accuracy [%] and its standard deviation [%] of each row of ``table``."""
+        if self._prep is None:
+            raise RuntimeError("AccuracyModel.predict before fit")
+        x = self._prep.transform(table)
+        mean, std = self._model.predict(x, return_std=True)
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+    def describe(self) -> dict[str, Any]:
+        """What was fitted, JSON-ready: family, rows, features, ignored features, and for the GP its
+        length scale per feature (shorter = the feature matters more) and noise std [%]."""
+        info: dict[str, Any] = {"family": self.family, "seed": self.seed, "rows": self.rows,
+                                "features": self.features, "ignored": self.ignored}
+        if self.family == "gp" and self._model is not None:
+            params = self._model.kernel_.get_params()
+            scales = next(np.atleast_1d(v) for k, v in params.items() if k.endswith("length_scale"))
+            info["length_scales"] = dict(zip(self.features, scales.tolist()))
+            noise = next(v for k, v in params.items() if k.endswith("noise_level"))
+            info["noise_std"] = math.sqrt(noise) * float(np.atleast_1d(self._model._y_train_std)[0])
+        return info
+
+
+def _make(family: str, dimensions: int, seed: int) -> Any:
+    if family == "bayesian_ridge":
+        from sklearn.linear_model import BayesianRidge
+
+        return BayesianRidge()
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, WhiteKernel
+
+    kernel = (ConstantKernel(1.0) * RBF(np.ones(max(dimensions, 1)), (0.3, 1e3))
+              + ConstantKernel(0.1) * DotProduct(1.0)
+              + WhiteKernel(0.1, (1e-3, 1.0)))
+    return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=GP_RESTARTS, random_state=seed)

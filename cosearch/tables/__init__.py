@@ -1,0 +1,2 @@
+"""Published trained-accuracy tables (NAS benchmarks) read as data: the validation harness ranks
+against them and the accuracy model calibrates on them (``spikenas``: SpikeNAS-Bench)."""
