@@ -53,3 +53,19 @@ class AnalyticEvaluator(Evaluator):
             "hw_area_mm2": sum(channels) / 1000.0,
             "hw_per_layer": list(channels),
         }
+
+
+class AnalyticAccuracy(Evaluator):
+    """A stand-in for the ``train`` evaluator: ``accuracy`` [fraction] = 0.2 + 0.02 x mean log2(channels)
+    + 0.01 x T, no torch. Option ``every``: only trials whose T is a multiple of it are "trained"."""
+
+    @classmethod
+    def produces(cls, options: Mapping[str, Any], context: EvaluationContext) -> set[str]:
+        return {"accuracy"}
+
+    def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> dict[str, Any]:
+        if candidate.timesteps % int(self.options.get("every", 1)):
+            return {}
+        channels = candidate.network["channels"]
+        width = sum(math.log2(c) for c in channels) / len(channels)
+        return {"accuracy": 0.2 + 0.02 * width + 0.01 * candidate.timesteps}

@@ -253,3 +253,27 @@ def test_harness_on_a_fixture_table(tmp_path):
     again = run_model_validation(experiment, "spikenas", table, table, calibration_size=10, out_dir=tmp_path / "out",
                                  resamples=50, progress=False, curve_sizes=(8,), curve_seeds=1)
     assert again["kendall_tau"] == summary["kendall_tau"]  # same seed, same numbers (metrics from the cache)
+
+
+def test_runs_and_this_run_calibrate_a_search(write_experiment, tmp_path):
+    """A run whose trials were "trained" calibrates a second run's model (accuracy in percent); with
+    this_run the second run's own trained trials join the rows as they arrive."""
+    from cosearch.cli import main
+
+    trained = [{"type": "analytic_evaluator:AnalyticEvaluator", "options": {}},
+               {"type": "analytic_evaluator:AnalyticAccuracy", "options": {}}]
+    first = write_experiment("first.yaml", evaluators=trained, searcher={"type": "random"})
+    assert main(["run", str(first), "--out", str(tmp_path / "first"), "--no-progress"]) == 0
+    model = {"type": "accuracy_model", "options": {"calibration": [{"runs": [str(tmp_path / "first")]}, {"this_run": True}]}}
+    second = write_experiment("second.yaml", evaluators=[trained[0], {**trained[1], "options": {"every": 2}}, model],
+                              objectives=[{"metric": "accuracy_pred", "direction": "maximize"}], searcher={"type": "random"},
+                              seed=5)
+    assert main(["run", str(second), "--out", str(tmp_path / "second"), "--no-progress"]) == 0
+    table = pd.read_csv(tmp_path / "second" / "trials.csv")
+    assert table["accuracy_pred"].notna().all() and (table["accuracy_pred_std"] > 0).all()
+    truth = 100 * (0.2 + 0.02 * table[[f"params_channels_{k}" for k in range(13)]].map(math.log2).mean(axis=1)
+                   + 0.01 * table["params_timesteps"])
+    assert kendall_tau(table["accuracy_pred"], truth) > 0.6
+    described = json.loads((tmp_path / "second" / "accuracy_model" / "model.json").read_text())
+    own = int((table["params_timesteps"] % 2 == 0).sum())
+    assert described["rows"] == 12 + own  # the first run's 12 trials, then every trained trial of this one

@@ -49,7 +49,7 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
         "constraints[0].metric", ["no evaluator produces 'area_mm2'; did you mean 'hw_area_mm2'?"]),
     "cheap-first stage naming an evaluator that does not exist": (
         {"evaluators": [{"type": "csot"}, {**ANALYTIC, "skip_when": ["constraints"]}]},
-        "evaluators[0].type", ["must be one of proxy, cost, train or 'module:Class' (got 'csot')"]),
+        "evaluators[0].type", ["must be one of proxy, cost, train, accuracy_model, spikenas_lookup or 'module:Class' (got 'csot')"]),
     "skip_when on a metric no evaluator before it produces": (
         {"evaluators": [{"type": "test_cheap_first:Area"},
                         {**ANALYTIC, "skip_when": [{"metric": "hw_aera_mm2", ">": 3}]}]},

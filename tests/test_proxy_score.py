@@ -46,7 +46,7 @@ def test_clearly_different_cells_score_differently(images) -> None:
 def test_metrics_and_input_activity_per_slot(images) -> None:
     result = proxy_score(_candidate(PUBLISHED), images, FAST)
     metrics = result.metrics()
-    assert set(metrics) == {"proxy_score", "proxy_firing_rate", "proxy_spike_count", "proxy_synops",
+    assert set(metrics) == {"proxy_score", "proxy_synflow", "proxy_firing_rate", "proxy_spike_count", "proxy_synops",
                             "proxy_layer_firing_rates", "proxy_input_activity"}
     assert 0 < metrics["proxy_firing_rate"] < 1 and metrics["proxy_spike_count"] > 0 and metrics["proxy_synops"] > 0
     rates = metrics["proxy_layer_firing_rates"]

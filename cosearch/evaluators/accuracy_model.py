@@ -34,7 +34,8 @@ before this one) joins the rows and the model is refitted.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,6 +95,21 @@ def feature_scope(context: EvaluationContext) -> FeatureScope:
     return FeatureScope(dict(model.defaults), model.device_names)
 
 
+def upstream_scorer(context: EvaluationContext) -> Callable[[Candidate], Metrics]:
+    """A function scoring one design with the evaluators listed before the model, built as the
+    pipeline builds them (screens do not apply: a calibration design is always scored in full)."""
+    evaluators = [load_evaluator_class(name)(options, replace(context, upstream=context.upstream[:index]))
+                  for index, (name, options) in enumerate(context.upstream)]
+
+    def score(candidate: Candidate) -> Metrics:
+        metrics: Metrics = {}
+        for evaluator in evaluators:
+            metrics.update(evaluator.evaluate(candidate, dict(metrics)))
+        return metrics
+
+    return score
+
+
 def upstream_metrics(context: EvaluationContext) -> set[str]:
     """The scalar ``proxy_*`` / ``hw_*`` metrics the evaluators before the model declare."""
     names: set[str] = set()
@@ -136,9 +152,11 @@ class AccuracyModelEvaluator(Evaluator):
             elif self.context.run_dir is not None and (self.context.run_dir / "config.yaml").is_file():
                 rows += self._own_rows()
         self.own_source = any(s.this_run for s in self.settings.calibration)
-        if len(rows) < MIN_ROWS and not self.own_source:
+        if len(rows) < MIN_ROWS:
+            more = (" (this_run adds this run's trained trials as they arrive, but the first trials need a model "
+                    "already)") if self.own_source else ""
             raise ConfigError("", "options.calibration", f"has {len(rows)} trained design(s); the model needs at least "
-                              f"{MIN_ROWS} (add a source, or a larger benchmark sample)")
+                              f"{MIN_ROWS}{more}: add a benchmark or runs source, or a larger benchmark sample")
         return rows
 
     def _own_rows(self) -> list[CalibrationRow]:
@@ -170,7 +188,8 @@ class AccuracyModelEvaluator(Evaluator):
     def fit(self, progress: bool = True) -> AccuracyModel:
         """Score the rows that need it (cached), fit, record ``model.json``; the fitted model."""
         folder = self.folder
-        score_rows(self.rows, self.context, folder / "calibration.csv" if folder else None, progress)
+        score_rows(self.rows, self.context.upstream, lambda: upstream_scorer(self.context),
+                   folder / "calibration.csv" if folder else None, progress)
         if len(self.rows) < MIN_ROWS:
             raise ConfigError("", "options.calibration", f"has {len(self.rows)} trained design(s) so far; the model "
                               f"needs at least {MIN_ROWS}")
@@ -182,6 +201,7 @@ class AccuracyModelEvaluator(Evaluator):
         except ValueError as exc:
             raise ConfigError("", "options.calibration", str(exc)) from None
         if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
             write_json(folder / "model.json", {**model.describe(), "sources": [r.origin for r in self.rows]})
         self._model = model
         return model

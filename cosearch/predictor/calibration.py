@@ -26,7 +26,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,8 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
-from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
-from cosearch.evaluators import load_evaluator_class
+from cosearch.core.evaluator import Metrics
 from cosearch.predictor.features import is_metric_feature
 
 #: Trained-accuracy columns a run's trial may carry, in order of preference (``target: auto``).
@@ -164,19 +163,12 @@ def design_key(candidate: Candidate, upstream: Sequence[tuple[str, Mapping[str, 
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def build_upstream(context: EvaluationContext) -> list[Evaluator]:
-    """The evaluators listed before the model, built as the pipeline builds them."""
-    from dataclasses import replace
-
-    return [load_evaluator_class(name)(options, replace(context, upstream=context.upstream[:index]))
-            for index, (name, options) in enumerate(context.upstream)]
-
-
-def score_rows(rows: Sequence[CalibrationRow], context: EvaluationContext, cache: Path | None,
-               progress: bool = True) -> None:
+def score_rows(rows: Sequence[CalibrationRow], upstream: Sequence[tuple[str, Mapping[str, Any]]],
+               scorer: Callable[[], Callable[[Candidate], Metrics]], cache: Path | None, progress: bool = True) -> None:
     """Fill ``metrics`` of every row that lacks them with the upstream evaluators' metrics (in place),
     reading and extending the cache file ``cache`` (CSV: ``key``, ``cpu_s`` and one column per scalar
-    metric)."""
+    metric; keys by :func:`design_key` with ``upstream``, the evaluators' names and options).
+    ``scorer()`` builds the function that scores one design, called at the first design not cached."""
     missing = [row for row in rows if row.metrics is None]
     if not missing:
         return
@@ -189,23 +181,21 @@ def score_rows(rows: Sequence[CalibrationRow], context: EvaluationContext, cache
             cpu = {key: float(r.pop("cpu_s", math.nan)) for key, r in cached.items()}
         except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, UnicodeDecodeError):
             cached, cpu = {}, {}  # a damaged cache is rebuilt
-    evaluators: list[Evaluator] | None = None
+    score: Callable[[Candidate], Metrics] | None = None
     from tqdm import tqdm
 
     fresh = []
     for row in tqdm(missing, desc="calibration designs", unit="design", file=sys.stderr, disable=not progress,
                     dynamic_ncols=True):
-        key = design_key(row.candidate, context.upstream)
+        key = design_key(row.candidate, upstream)
         if key in cached:
             row.metrics = {k: v for k, v in cached[key].items() if not _is_nan(v)}
             row.cpu_s = cpu.get(key, math.nan)
             continue
-        if evaluators is None:
-            evaluators = build_upstream(context)
-        metrics: Metrics = {}
+        if score is None:
+            score = scorer()
         began = time.process_time()
-        for evaluator in evaluators:
-            metrics.update(evaluator.evaluate(row.candidate, dict(metrics)))
+        metrics = score(row.candidate)
         row.cpu_s = time.process_time() - began
         row.metrics = {k: float(v) for k, v in metrics.items() if is_metric_feature(k, v)}
         fresh.append({"key": key, "cpu_s": row.cpu_s, **row.metrics})

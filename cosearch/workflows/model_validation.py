@@ -75,7 +75,7 @@ def model_setup(experiment: Any) -> tuple[Any, dict[str, Any]]:
 def feature_table(path: Path, calibrate: Path, context: Any, out: Path, progress: bool) -> tuple[pd.DataFrame, Any]:
     """One row per usable topology of PATH and CSV (features, accuracy, scoring CPU seconds) and the
     feature scope; scored through the cache ``out/calibration.csv``."""
-    from cosearch.evaluators.accuracy_model import feature_scope
+    from cosearch.evaluators.accuracy_model import feature_scope, upstream_scorer
     from cosearch.predictor.calibration import CalibrationRow, score_rows
     from cosearch.predictor.features import feature_row
     from cosearch.tables import spikenas
@@ -84,7 +84,7 @@ def feature_table(path: Path, calibrate: Path, context: Any, out: Path, progress
     topologies = pd.concat(tables).drop_duplicates("topology").sort_values("topology").reset_index(drop=True)
     rows = [CalibrationRow(spikenas.topology_candidate(t, context.seed, context.common_seed), float(acc), t)
             for t, acc in zip(topologies["topology"], topologies["test_acc"])]
-    score_rows(rows, context, out / "calibration.csv", progress)
+    score_rows(rows, context.upstream, lambda: upstream_scorer(context), out / "calibration.csv", progress)
     scope = feature_scope(context)
     features = pd.DataFrame([feature_row(r.candidate, r.metrics or {}, scope) for r in rows])
     table = pd.DataFrame({"topology": topologies["topology"], "test_acc": topologies["test_acc"],
