@@ -13,7 +13,8 @@ Experiment YAML::
       - type: accuracy_model
         options:
           family: gp               # or bayesian_ridge (docs/validation.md section 7 compares them)
-          seed: 0                  # the hyper-parameter optimiser's restarts
+          seed: 0                  # draws the GP optimiser's restarts
+          restarts: 0              # GP optimiser restarts (each about one more fit)
           features: all            # or a list of feature / metric names
           target: auto             # runs' trained column: accuracy_hw, else accuracy (or name one)
           calibration:
@@ -74,6 +75,7 @@ class AccuracyModelOptions(BaseModel):
 
     family: Literal["gp", "bayesian_ridge"] = "gp"
     seed: int = Field(0, ge=0)
+    restarts: int = Field(0, ge=0, le=20)
     features: Literal["all"] | list[str] = "all"
     target: Literal["auto", "accuracy_hw", "accuracy"] = "auto"
     calibration: list[SourceConfig] = Field(min_length=1)
@@ -193,10 +195,10 @@ class AccuracyModelEvaluator(Evaluator):
         if len(self.rows) < MIN_ROWS:
             raise ConfigError("", "options.calibration", f"has {len(self.rows)} trained design(s) so far; the model "
                               f"needs at least {MIN_ROWS}")
-        table = self.feature_table([r.candidate for r in self.rows], [r.metrics or {} for r in self.rows])
+        table = pd.DataFrame(self.feature_rows([r.candidate for r in self.rows], [r.metrics or {} for r in self.rows]))
         wanted = list(table.columns) if self.settings.features == "all" else list(self.settings.features)
         try:
-            model = AccuracyModel(self.settings.family, self.settings.seed).fit(
+            model = AccuracyModel(self.settings.family, self.settings.seed, self.settings.restarts).fit(
                 table, wanted, [r.accuracy for r in self.rows])
         except ValueError as exc:
             raise ConfigError("", "options.calibration", str(exc)) from None
@@ -206,9 +208,9 @@ class AccuracyModelEvaluator(Evaluator):
         self._model = model
         return model
 
-    def feature_table(self, candidates: Sequence[Candidate], metrics: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-        """One row of features per candidate."""
-        return pd.DataFrame([feature_row(c, m, self.scope) for c, m in zip(candidates, metrics)])
+    def feature_rows(self, candidates: Sequence[Candidate], metrics: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+        """One feature mapping per candidate."""
+        return [feature_row(c, m, self.scope) for c, m in zip(candidates, metrics)]
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:
         return self.evaluate_batch([candidate], [upstream])[0]
@@ -223,7 +225,7 @@ class AccuracyModelEvaluator(Evaluator):
                     self.rows.append(CalibrationRow(candidate, 100.0 * accuracy, "this run", dict(features)))
                     self._model = None
         model = self._model or self.fit()
-        mean, std = model.predict(self.feature_table(candidates, upstream))
+        mean, std = model.predict(self.feature_rows(candidates, upstream))
         return [{"accuracy_pred": float(m), "accuracy_pred_std": float(s)} for m, s in zip(mean, std)]
 
 

@@ -4,8 +4,8 @@ A feature is a number computed from a candidate (its genome, T and hardware mapp
 from the metrics the evaluators before the model produced. This module is the one home of the
 feature list:
 
-* :data:`DESIGN_FEATURES`: name -> function ``(candidate, scope) -> float`` (design features,
-  computed here from the candidate alone; torch-free).
+* :data:`DESIGN_FEATURES`: name -> function ``(design) -> float`` of a :class:`Design` (the
+  candidate with its layers and pruned cell; design features are torch-free).
 * :func:`is_metric_feature`: which upstream metrics are features (every scalar ``proxy_*`` and
   ``hw_*`` metric, noisy ones included).
 * :func:`feature_row`: both, for one candidate.
@@ -42,7 +42,7 @@ structural baselines of the validation harness (:mod:`cosearch.workflows.validat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,37 +77,59 @@ def is_metric_feature(name: str, value: Any) -> bool:
     return name.startswith(METRIC_PREFIXES) and is_scalar_metric(value)
 
 
+@dataclass(frozen=True)
+class Design:
+    """A candidate as the feature functions read it: its layers and pruned cell computed once.
+
+    Attributes:
+        candidate: the design.
+        scope: the cards' defaults and device names.
+        layers: its crossbar-mapped layers (:func:`cosearch.workload.network_layers`).
+        cell: its pruned op matrix, or None for a network without cells.
+    """
+
+    candidate: Candidate
+    scope: FeatureScope
+    layers: tuple[LayerShape, ...]
+    cell: tuple[tuple[int, ...], ...] | None
+
+    @classmethod
+    def of(cls, candidate: Candidate, scope: FeatureScope) -> Design:
+        cell = candidate.network.get("cell")
+        return cls(candidate, scope, tuple(network_layers(candidate.network)),
+                   tuple(tuple(row) for row in cell) if cell is not None else None)
+
+    def mapping(self, key: str) -> list[Any]:
+        """The mapping value of ``key`` on every layer (the candidate's, else the cards' default)."""
+        default = self.scope.defaults.get(key)
+        return [self.candidate.layer_hardware(layer.slot).get(key, default) for layer in self.layers]
+
+
 def _weights(layer: LayerShape) -> int:
     return layer.cin * layer.cout * layer.kernel * layer.kernel
 
 
-def log_params(candidate: Candidate, scope: FeatureScope) -> float:
+def log_params(design: Design) -> float:
     """ln of the crossbar-mapped weights of the network."""
-    return math.log(sum(_weights(layer) for layer in network_layers(candidate.network)))
+    return math.log(sum(_weights(layer) for layer in design.layers))
 
 
-def log_macs(candidate: Candidate, scope: FeatureScope) -> float:
+def log_macs(design: Design) -> float:
     """ln of the multiply-accumulates of one timestep (each layer's weights x its output positions)."""
-    return math.log(sum(_weights(layer) * layer.h_out * layer.w_out for layer in network_layers(candidate.network)))
+    return math.log(sum(_weights(layer) * layer.h_out * layer.w_out for layer in design.layers))
 
 
-def timesteps(candidate: Candidate, scope: FeatureScope) -> float:
+def timesteps(design: Design) -> float:
     """SNN timesteps T."""
-    return float(candidate.timesteps)
+    return float(design.candidate.timesteps)
 
 
-def _cell(candidate: Candidate) -> list[list[int]] | None:
-    cell = candidate.network.get("cell")
-    return [list(row) for row in cell] if cell is not None else None
-
-
-def conv_edges(candidate: Candidate, scope: FeatureScope) -> float:
+def conv_edges(design: Design) -> float:
     """Conv edges (Conv1x1 or Conv3x3) of the pruned cell; 0 without a cell."""
-    cell = _cell(candidate)
-    return float(sum(op in CONV_OPS for row in cell for op in row)) if cell else 0.0
+    return float(sum(op in CONV_OPS for row in design.cell for op in row)) if design.cell else 0.0
 
 
-def cell_conv_chain(cell: list[list[int]]) -> int:
+def cell_conv_chain(cell: Sequence[Sequence[int]]) -> int:
     """The most conv edges on one forward path from node 0 to the last node of a pruned op matrix
     (``cell[i][j]`` with ``i < j``; identity and pooling edges pass the path on without counting)."""
     nodes = len(cell)
@@ -119,80 +141,69 @@ def cell_conv_chain(cell: list[list[int]]) -> int:
     return int(best[-1]) if best[-1] > -math.inf else 0
 
 
-def conv_chain(candidate: Candidate, scope: FeatureScope) -> float:
+def conv_chain(design: Design) -> float:
     """Longest conv chain of the pruned cell (:func:`cell_conv_chain`); 0 without a cell."""
-    cell = _cell(candidate)
-    return float(cell_conv_chain(cell)) if cell else 0.0
+    return float(cell_conv_chain(design.cell)) if design.cell else 0.0
 
 
-def depth(candidate: Candidate, scope: FeatureScope) -> float:
+def depth(design: Design) -> float:
     """Weight layers on the longest input-to-output path: for a cell network, the layers outside
     the cells plus the conv chain of each cell; otherwise every weight layer (a chain)."""
-    layers = network_layers(candidate.network)
-    cell = _cell(candidate)
-    if not cell:
-        return float(len(layers))
-    in_cells = sum(1 for layer in layers if "->" in layer.name)
-    cells = len({layer.name.split(".")[0] for layer in layers if "->" in layer.name}) or 2
-    return float(len(layers) - in_cells + cells * cell_conv_chain(cell))
+    if not design.cell:
+        return float(len(design.layers))
+    in_cells = [layer for layer in design.layers if "->" in layer.name]
+    cells = len({layer.name.split(".")[0] for layer in in_cells}) or 2
+    return float(len(design.layers) - len(in_cells) + cells * cell_conv_chain(design.cell))
 
 
-def _stage_widths(candidate: Candidate) -> list[float]:
-    convs = [layer for layer in network_layers(candidate.network) if layer.kind == "conv"]
+def _stage_widths(design: Design) -> list[float]:
+    convs = [layer for layer in design.layers if layer.kind == "conv"]
     sizes = sorted({layer.h_out for layer in convs}, reverse=True)
     widths = [math.log2(sum(layer.cout for layer in convs if layer.h_out == size)
                         / sum(1 for layer in convs if layer.h_out == size)) for size in sizes]
     return widths + [widths[-1]] * (STAGES - len(widths))
 
 
-def _width(stage: int) -> Callable[[Candidate, FeatureScope], float]:
-    def width(candidate: Candidate, scope: FeatureScope) -> float:
-        return _stage_widths(candidate)[stage]
+def _width(stage: int) -> Callable[[Design], float]:
+    def width(design: Design) -> float:
+        return _stage_widths(design)[stage]
 
     width.__doc__ = f"log2 of the mean output channels of the conv layers of feature-map stage {stage + 1}."
     return width
-
-
-def _layer_values(candidate: Candidate, scope: FeatureScope, key: str) -> list[Any]:
-    """The mapping value of ``key`` on every crossbar-mapped layer (candidate over the cards' defaults)."""
-    return [candidate.layer_hardware(layer.slot).get(key, scope.defaults.get(key))
-            for layer in network_layers(candidate.network)]
 
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
-def adc_bits_min(candidate: Candidate, scope: FeatureScope) -> float:
+def adc_bits_min(design: Design) -> float:
     """Smallest ADC precision of any layer [bits]."""
-    return float(min(_layer_values(candidate, scope, "adc_bits")))
+    return float(min(design.mapping("adc_bits")))
 
 
-def adc_bits_mean(candidate: Candidate, scope: FeatureScope) -> float:
+def adc_bits_mean(design: Design) -> float:
     """Mean ADC precision over the layers [bits]."""
-    return _mean([float(v) for v in _layer_values(candidate, scope, "adc_bits")])
+    return _mean([float(v) for v in design.mapping("adc_bits")])
 
 
-def adc_flash_share(candidate: Candidate, scope: FeatureScope) -> float:
+def adc_flash_share(design: Design) -> float:
     """Share of the layers whose ADC type is ``flash``."""
-    return _mean([float(v == "flash") for v in _layer_values(candidate, scope, "adc_type")])
+    return _mean([float(v == "flash") for v in design.mapping("adc_type")])
 
 
-def log2_column_sharing(candidate: Candidate, scope: FeatureScope) -> float:
+def log2_column_sharing(design: Design) -> float:
     """Mean log2 of the crossbar columns that share one ADC."""
-    return _mean([math.log2(v) for v in _layer_values(candidate, scope, "column_sharing")])
+    return _mean([math.log2(v) for v in design.mapping("column_sharing")])
 
 
-def input_bits(candidate: Candidate, scope: FeatureScope) -> float:
+def input_bits(design: Design) -> float:
     """DAC precision of the analog-input layers [bits] (mean; the cards' default when none is analog)."""
-    layers = network_layers(candidate.network)
-    analog: list[Any] = [candidate.layer_hardware(layer.slot).get("input_bits", scope.defaults.get("input_bits"))
-              for layer in layers if layer.input_bits is None]
-    return _mean([float(v) for v in analog]) if analog else float(scope.defaults.get("input_bits", 8))
+    analog = [value for layer, value in zip(design.layers, design.mapping("input_bits")) if layer.input_bits is None]
+    return _mean([float(v) for v in analog]) if analog else float(design.scope.defaults.get("input_bits", 8))
 
 
 #: Design features, name -> function (the one list; docs in the module docstring).
-DESIGN_FEATURES: dict[str, Callable[[Candidate, FeatureScope], float]] = {
+DESIGN_FEATURES: dict[str, Callable[[Design], float]] = {
     "log_params": log_params,
     "log_macs": log_macs,
     "timesteps": timesteps,
@@ -208,9 +219,9 @@ DESIGN_FEATURES: dict[str, Callable[[Candidate, FeatureScope], float]] = {
 }
 
 
-def device_share(candidate: Candidate, scope: FeatureScope, device: str) -> float:
+def device_share(design: Design, device: str) -> float:
     """Share of the crossbar-mapped layers on ``device``."""
-    return _mean([float(v == device) for v in _layer_values(candidate, scope, "device")])
+    return _mean([float(v == device) for v in design.mapping("device")])
 
 
 def design_feature_names(scope: FeatureScope) -> list[str]:
@@ -221,7 +232,8 @@ def design_feature_names(scope: FeatureScope) -> list[str]:
 def feature_row(candidate: Candidate, metrics: Mapping[str, Any], scope: FeatureScope) -> dict[str, float]:
     """Every feature of one candidate: the design features, then its scalar ``proxy_*`` / ``hw_*``
     metrics (``-inf`` / ``inf`` kept: :class:`cosearch.predictor.model.AccuracyModel` clips them)."""
-    row = {name: float(function(candidate, scope)) for name, function in DESIGN_FEATURES.items()}
-    row.update({f"device_{name}": device_share(candidate, scope, name) for name in scope.devices})
+    design = Design.of(candidate, scope)
+    row = {name: float(function(design)) for name, function in DESIGN_FEATURES.items()}
+    row.update({f"device_{name}": device_share(design, name) for name in scope.devices})
     row.update({name: float(value) for name, value in metrics.items() if is_metric_feature(name, value)})
     return row

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -41,8 +41,18 @@ FAMILIES: dict[str, str] = {
 }
 #: Fewest calibration rows a model is fitted on.
 MIN_ROWS = 8
-#: Optimiser restarts of the GP's hyper-parameters (after the first start at unit length scales).
-GP_RESTARTS = 2
+
+
+#: Feature rows: a frame with one column per feature, or one mapping per row (missing features NaN).
+Table: TypeAlias = "pd.DataFrame | Sequence[Mapping[str, float]]"
+
+
+def matrix(table: Table, features: Sequence[str]) -> np.ndarray:
+    """``[rows, features]`` float matrix of ``table``; a feature a row lacks is NaN."""
+    if isinstance(table, pd.DataFrame):
+        return table.reindex(columns=list(features)).to_numpy(dtype=float).reshape(len(table), len(features))
+    return np.array([[row.get(name, math.nan) for name in features] for row in table], dtype=float).reshape(
+        len(table), len(features))
 
 
 @dataclass
@@ -76,16 +86,15 @@ class Preprocessing:
         prep.scale[prep.scale == 0] = 1.0
         return prep, dropped
 
-    def _filled(self, table: pd.DataFrame) -> np.ndarray:
-        x = np.column_stack([table[name].to_numpy(float) if name in table else np.full(len(table), np.nan)
-                             for name in self.features]) if self.features else np.zeros((len(table), 0))
+    def _filled(self, table: Table) -> np.ndarray:
+        x = matrix(table, self.features)
         x = np.where(np.isnan(x), self.median, x)
         x = np.where(x == -np.inf, self.low, x)
         x = np.where(x == np.inf, self.high, x)
         span = self.high - self.low
         return np.clip(x, self.low - span, self.high + span)
 
-    def transform(self, table: pd.DataFrame) -> np.ndarray:
+    def transform(self, table: Table) -> np.ndarray:
         """Standardised feature matrix ``[rows, features]``."""
         return (self._filled(table) - self.mean) / self.scale
 
@@ -97,6 +106,9 @@ class AccuracyModel:
     Attributes:
         family: one of :data:`FAMILIES`.
         seed: seed of the hyper-parameter optimiser's restarts.
+        restarts: GP only: optimiser restarts from random hyper-parameters after the first start (at
+            unit length scales). Each costs about as much as the first fit (237 rows x 37 features: a
+            few seconds); on SpikeNAS-Bench two restarts moved the median tau at K = 50 by < 0.01.
         features: after :meth:`fit`, the features the model uses.
         ignored: after :meth:`fit`, the requested features left out (constant on the calibration rows).
         rows: calibration rows fitted on.
@@ -104,6 +116,7 @@ class AccuracyModel:
 
     family: str = "gp"
     seed: int = 0
+    restarts: int = 0
     features: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     rows: int = 0
@@ -125,14 +138,15 @@ class AccuracyModel:
         self.features = list(self._prep.features)
         self.rows = len(y)
         x = self._prep.transform(table)
-        self._model = _make(self.family, x.shape[1], self.seed)
+        self._model = _make(self.family, x.shape[1], self.seed, self.restarts)
         with warnings.catch_warnings():  # a hyper-parameter at its bound is an answer here, not a fault
             warnings.simplefilter("ignore", category=UserWarning)
             self._model.fit(x, y)
         return self
 
-    def predict(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted accuracy [%] and its standard deviation [%] of each row of ``table``."""
+    def predict(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted accuracy [%] and its standard deviation [%] of each row of ``table`` (a frame, or
+        one feature mapping per candidate as :func:`cosearch.predictor.features.feature_row` gives)."""
         if self._prep is None:
             raise RuntimeError("AccuracyModel.predict before fit")
         x = self._prep.transform(table)
@@ -153,7 +167,7 @@ class AccuracyModel:
         return info
 
 
-def _make(family: str, dimensions: int, seed: int) -> Any:
+def _make(family: str, dimensions: int, seed: int, restarts: int) -> Any:
     if family == "bayesian_ridge":
         from sklearn.linear_model import BayesianRidge
 
@@ -164,4 +178,4 @@ def _make(family: str, dimensions: int, seed: int) -> Any:
     kernel = (ConstantKernel(1.0) * RBF(np.ones(max(dimensions, 1)), (0.3, 1e3))
               + ConstantKernel(0.1) * DotProduct(1.0)
               + WhiteKernel(0.1, (1e-3, 1.0)))
-    return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=GP_RESTARTS, random_state=seed)
+    return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts, random_state=seed)

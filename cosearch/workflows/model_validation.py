@@ -94,10 +94,10 @@ def feature_table(path: Path, calibrate: Path, context: Any, out: Path, progress
 
 
 def _fit_predict(table: pd.DataFrame, train: np.ndarray, test: np.ndarray, family: str, seed: int,
-                 features: Sequence[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+                 features: Sequence[str], restarts: int = 0) -> tuple[np.ndarray, np.ndarray, Any]:
     from cosearch.predictor.model import AccuracyModel
 
-    model = AccuracyModel(family, seed).fit(table[train], features, table["test_acc"][train].to_numpy(float))
+    model = AccuracyModel(family, seed, restarts).fit(table[train], features, table["test_acc"][train].to_numpy(float))
     mean, std = model.predict(table[test])
     return mean, std, model
 
@@ -163,7 +163,8 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
 
     train, test = _masks(table, ranked_set, pool, calibration_size, seed, same)
     fit_began = time.perf_counter()
-    mean, std, model = _fit_predict(table, train, test, settings.family, settings.seed, features)
+    mean, std, model = _fit_predict(table, train, test, settings.family, settings.seed, features,
+                                   settings.restarts)
     fit_s = time.perf_counter() - fit_began
     truth = table["test_acc"][test].to_numpy(float)
     ranked = table[test].assign(accuracy_pred=mean, accuracy_pred_std=std).reset_index(drop=True)
