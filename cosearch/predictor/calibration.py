@@ -29,20 +29,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import Metrics
 from cosearch.predictor.features import is_metric_feature
+from cosearch.tables import BENCHMARKS
 
 #: Trained-accuracy columns a run's trial may carry, in order of preference (``target: auto``).
 TARGETS = ("accuracy_hw", "accuracy")
-#: Published tables a ``benchmark`` source may name.
-BENCHMARKS = ("spikenas",)
 
 
 class SourceConfig(BaseModel):
@@ -50,12 +49,19 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    benchmark: Literal["spikenas"] | None = None
+    benchmark: str | None = None
     path: str | None = None
     sample: int | None = Field(None, ge=2)
     seed: int = Field(0, ge=0)
     runs: list[str] | None = Field(None, min_length=1)
     this_run: bool = False
+
+    @field_validator("benchmark")
+    @classmethod
+    def _known(cls, name: str | None) -> str | None:
+        if name is not None and name not in BENCHMARKS:
+            raise ValueError(f"must be one of {', '.join(BENCHMARKS)} (got {name!r})")
+        return name
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceConfig:

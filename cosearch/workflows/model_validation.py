@@ -35,6 +35,7 @@ import pandas as pd
 
 from cosearch.core.errors import ConfigError
 from cosearch.core.files import write_json
+from cosearch.tables import BENCHMARKS
 from cosearch.workflows.validate import Correlation, correlate
 
 #: Calibration sizes and seeds of the learning curve.
@@ -130,7 +131,6 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
     from cosearch.config import load_experiment
     from cosearch.evaluators.accuracy_model import parse_options
     from cosearch.predictor.model import FAMILIES, MIN_ROWS
-    from cosearch.workflows.validate import BENCHMARKS
 
     if benchmark not in BENCHMARKS:
         raise ConfigError(str(path), "--benchmark", f"must be one of {', '.join(BENCHMARKS)} (got {benchmark!r})")

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from cosearch.core.files import write_json
+from cosearch.tables import BENCHMARKS
 
 # -------------------------------------------------------------- statistics --
 
@@ -296,8 +297,6 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
 
 # ------------------------------------------------- trained-accuracy tables --
 
-#: Tables ``run_benchmark_validation`` reads (``--benchmark NAME``).
-BENCHMARKS = ("spikenas",)
 
 
 def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progress: bool = True,
