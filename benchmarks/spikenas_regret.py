@@ -24,8 +24,8 @@ topologies - best found [pp]; the CSV has the median and 25 / 75 % quantiles ove
 Wall time = trainings x 2.44 GPU-hours + scoring seconds on this CPU. 2.44 GPU-hours per
 training: SpikeNAS-Bench's genetic search (G. Sun et al., "SpikeNAS-Bench: Benchmarking NAS
 Algorithms for Spiking Neural Network Architecture", IEEE TAI 6(6):1614-1625, 2025) spent 244
-GPU-hours on 100 evaluations. Scoring seconds: each proxy-scored candidate's ``proxy_cpu_s``
-(features file; without that column the constant :data:`FALLBACK_PROXY_CPU_S`), plus the model's
+GPU-hours on 100 evaluations. Scoring seconds: each scored candidate's ``cpu_s`` (features
+file: CPU seconds of the evaluators before the model: proxy, noisy pass, cost), plus the model's
 fit and prediction seconds measured here. Beside the arms, the printed table repeats the paper's
 own result (``PUBLISHED_*``); its maximum is over the whole benchmark's cells, the arms' over
 the development half's topology means, which is lower.
@@ -33,8 +33,9 @@ the development half's topology means, which is lower.
 Machine of the shipped numbers: 2-core AMD EPYC, no GPU (fit seconds are wall seconds of this
 process). About 2 minutes at 20 seeds (40 GP fits of ~2.3 s).
 
-    .venv/bin/python benchmarks/spikenas_regret.py --features runs/validate/features.csv
-    .venv/bin/python benchmarks/spikenas_regret.py --features /tmp/am/feat_clean.csv --seeds 5
+    cosearch validate experiments/validate_accuracy_model.yaml --benchmark spikenas TABLE --calibrate TABLE \
+        --out runs/validate/accuracy_model_dev           # writes features.csv
+    .venv/bin/python benchmarks/spikenas_regret.py --features runs/validate/accuracy_model_dev/features.csv
 
 Output: ``--out`` (default docs/validation/spikenas_regret.csv), one row per arm x N, and a
 Markdown table on stdout.
@@ -57,10 +58,6 @@ from cosearch.predictor.model import AccuracyModel
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = (10, 25, 50, 100, 200)
 CALIBRATION = (25, 50)
-#: CPU seconds to score one topology when the features file has no ``proxy_cpu_s``: mean of 12
-#: dev-half topologies through experiments/cifar10_snasnet_forward.yaml's proxy + cost pipeline
-#: (batch 64, 2 repeats, channel_scale 0.125), one torch thread, this 2-core AMD EPYC (1.0-2.6 s).
-FALLBACK_PROXY_CPU_S = 1.86
 #: SpikeNAS-Bench's own search (paper): genetic search with early-stop-40 fitness, 100 evaluations,
 #: 244 GPU-hours, best test accuracy found [%]; the benchmark's maximum [%] over all its cells (the
 #: top 2.3 % of cells reach >= 88.50 %).
@@ -85,21 +82,18 @@ class Draw:
     scored: int
 
 
-def read_features(path: Path) -> tuple[pd.DataFrame, list[str], bool]:
-    """The features file, the model's feature columns (:mod:`cosearch.predictor.features`: design
-    features, ``device_*``, ``proxy_*`` / ``hw_*`` metrics) and whether ``proxy_cpu_s`` was measured."""
+def read_features(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The features file and the model's feature columns (:mod:`cosearch.predictor.features`: design
+    features, ``device_*``, ``proxy_*`` / ``hw_*`` metrics)."""
     table = pd.read_csv(path, dtype={"topology": str})
-    missing = [c for c in ("topology", "test_acc", "proxy_score") if c not in table.columns]
+    missing = [c for c in ("topology", "test_acc", "proxy_score", "cpu_s") if c not in table.columns]
     if missing:
         sys.exit(f"{path}: missing column(s) {', '.join(missing)}")
     if table["topology"].duplicated().any():
         sys.exit(f"{path}: topology {table['topology'][table['topology'].duplicated()].iloc[0]} appears twice")
     features = [c for c in table.columns
                 if c in DESIGN_FEATURES or c.startswith("device_") or c.startswith(METRIC_PREFIXES)]
-    measured = "proxy_cpu_s" in table.columns
-    if not measured:
-        table["proxy_cpu_s"] = FALLBACK_PROXY_CPU_S
-    return table.reset_index(drop=True), features, measured
+    return table.reset_index(drop=True), features
 
 
 def model_draws(table: pd.DataFrame, features: list[str], order: np.ndarray, calibration: int,
@@ -110,7 +104,7 @@ def model_draws(table: pd.DataFrame, features: list[str], order: np.ndarray, cal
     model = AccuracyModel("gp", seed).fit(calib, features, calib["test_acc"].to_numpy())
     fit_s = time.perf_counter() - start
     calib_best = float(calib["test_acc"].max())
-    calib_s = float(calib["proxy_cpu_s"].sum())
+    calib_s = float(calib["cpu_s"].sum())
     out = {}
     for n in CANDIDATES:
         drawn = table.iloc[order[calibration:calibration + n]]
@@ -119,7 +113,7 @@ def model_draws(table: pd.DataFrame, features: list[str], order: np.ndarray, cal
         predict_s = time.perf_counter() - start
         top = float(drawn["test_acc"].iloc[int(np.argmax(mean))])
         out[n] = Draw(max(calib_best, top), calibration + 1,
-                      calib_s + float(drawn["proxy_cpu_s"].sum()) + fit_s + predict_s, len(drawn))
+                      calib_s + float(drawn["cpu_s"].sum()) + fit_s + predict_s, len(drawn))
     return out
 
 
@@ -131,7 +125,7 @@ def seed_draws(table: pd.DataFrame, features: list[str], seed: int) -> dict[tupl
         drawn = table.iloc[order[:n]]
         out["random", n] = Draw(float(drawn["test_acc"].max()), len(drawn), 0.0, len(drawn))
         top = float(drawn["test_acc"].iloc[int(np.argmax(drawn["proxy_score"].to_numpy()))])
-        out["proxy", n] = Draw(top, 1, float(drawn["proxy_cpu_s"].sum()), len(drawn))
+        out["proxy", n] = Draw(top, 1, float(drawn["cpu_s"].sum()), len(drawn))
     for calibration in CALIBRATION:
         for n, draw in model_draws(table, features, order, calibration, seed).items():
             out[f"accuracy_pred@{calibration}", n] = draw
@@ -182,14 +176,11 @@ def markdown(summary: pd.DataFrame, table_max: float, topologies: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--features", type=Path, required=True,
-                        help="per-topology features CSV (topology, test_acc, proxy_cpu_s, feature columns)")
+                        help="per-topology features CSV (topology, test_acc, cpu_s, feature columns)")
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0 .. SEEDS-1 (default 20)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "validation" / "spikenas_regret.csv")
     args = parser.parse_args(argv)
-    table, features, measured = read_features(args.features)
-    if not measured:
-        print(f"note: {args.features} has no proxy_cpu_s column; every candidate costs {FALLBACK_PROXY_CPU_S} "
-              "CPU seconds (FALLBACK_PROXY_CPU_S)", file=sys.stderr)
+    table, features = read_features(args.features)
     print(f"{len(table)} topologies, {len(features)} feature columns", file=sys.stderr)
     table_max = float(table["test_acc"].max())
     draws = []

@@ -151,6 +151,32 @@ def test_design_key_ignores_params_but_not_seed_or_evaluators():
     assert design_key(a, (("proxy", {}),)) != design_key(a, (("proxy", {"repeats": 1}),))
 
 
+def test_score_rows_scores_a_design_once_and_caches_it(tmp_path):
+    """Topologies 002000 and 102000 prune to one cell: one design, scored once; a second call reads the cache."""
+    from cosearch.predictor.calibration import CalibrationRow, score_rows
+    from cosearch.tables.spikenas import topology_candidate
+
+    calls = []
+
+    def scorer():
+        def score(candidate):
+            calls.append(candidate)
+            return {"proxy_score": float(len(calls)), "proxy_layer_firing_rates": {}, "accuracy": 0.5}
+        return score
+
+    def rows():
+        return [CalibrationRow(topology_candidate(t, 0, True), 80.0, t) for t in ("002000", "102000", "222222")]
+
+    first = rows()
+    score_rows(first, (("proxy", {}),), scorer, tmp_path / "cache.csv", progress=False)
+    assert len(calls) == 2 and first[0].metrics == first[1].metrics == {"proxy_score": 1.0}
+    assert first[2].metrics == {"proxy_score": 2.0}  # only proxy_* / hw_* scalars are kept
+    again = rows()
+    score_rows(again, (("proxy", {}),), scorer, tmp_path / "cache.csv", progress=False)
+    assert len(calls) == 2 and [r.metrics for r in again] == [r.metrics for r in first]
+    assert len(pd.read_csv(tmp_path / "cache.csv")) == 2
+
+
 # ----------------------------------------------------------------- evaluator --
 
 def evaluator(options, **context):

@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from tqdm import tqdm
 
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
@@ -188,26 +189,23 @@ def score_rows(rows: Sequence[CalibrationRow], upstream: Sequence[tuple[str, Map
         except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError, UnicodeDecodeError):
             cached, cpu = {}, {}  # a damaged cache is rebuilt
     score: Callable[[Candidate], Metrics] | None = None
-    from tqdm import tqdm
-
-    fresh = []
+    fresh = False
     for row in tqdm(missing, desc="calibration designs", unit="design", file=sys.stderr, disable=not progress,
                     dynamic_ncols=True):
         key = design_key(row.candidate, upstream)
-        if key in cached:
-            row.metrics = {k: v for k, v in cached[key].items() if not _is_nan(v)}
-            row.cpu_s = cpu.get(key, math.nan)
-            continue
-        if score is None:
-            score = scorer()
-        began = time.process_time()
-        metrics = score(row.candidate)
-        row.cpu_s = time.process_time() - began
-        row.metrics = {k: float(v) for k, v in metrics.items() if is_metric_feature(k, v)}
-        fresh.append({"key": key, "cpu_s": row.cpu_s, **row.metrics})
+        if key not in cached:  # a design scores once (topologies that prune to one cell are one design)
+            if score is None:
+                score = scorer()
+            began = time.process_time()
+            metrics = score(row.candidate)
+            cpu[key] = time.process_time() - began
+            cached[key] = {k: float(v) for k, v in metrics.items() if is_metric_feature(k, v)}
+            fresh = True
+        row.metrics = {k: v for k, v in cached[key].items() if not _is_nan(v)}
+        row.cpu_s = cpu.get(key, math.nan)
     if fresh and cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        table = pd.DataFrame([{"key": k, "cpu_s": cpu.get(k, math.nan), **v} for k, v in cached.items()] + fresh)
+        table = pd.DataFrame([{"key": k, "cpu_s": cpu.get(k, math.nan), **v} for k, v in cached.items()])
         tmp = cache.with_suffix(".tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(cache)
