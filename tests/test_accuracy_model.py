@@ -303,3 +303,19 @@ def test_runs_and_this_run_calibrate_a_search(write_experiment, tmp_path):
     described = json.loads((tmp_path / "second" / "accuracy_model" / "model.json").read_text())
     own = int((table["params_timesteps"] % 2 == 0).sum())
     assert described["rows"] == 12 + own  # the first run's 12 trials, then every trained trial of this one
+
+
+def test_validate_calibrate_bad_flags_exit_2(tmp_path, capsys):
+    from cosearch.cli import main
+
+    table = fixture_table(tmp_path / "bench.csv", lambda t: 80.0 + t.count("2"))
+    experiment = str(ROOT / "experiments" / "validate_accuracy_model.yaml")
+    cases = [([experiment, "--calibrate", str(table)], "--calibrate: fits the accuracy model for a --benchmark table"),
+             ([experiment, "--benchmark", "spikenas", str(table), "--calibrate", str(table), "--calibration-size", "5"],
+              f"--calibration-size: must be in {MIN_ROWS}.."),
+             ([experiment, "--benchmark", "spikenas", str(table), "--calibrate", str(tmp_path / "none.csv")],
+              "none.csv: --calibrate: no such file")]
+    for argv, expected in cases:
+        assert main(["validate", *argv, "--out", str(tmp_path / "out")]) == 2
+        assert expected in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before anything is scored or written

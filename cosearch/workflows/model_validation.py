@@ -131,6 +131,7 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
     from cosearch.config import load_experiment
     from cosearch.evaluators.accuracy_model import parse_options
     from cosearch.predictor.model import FAMILIES, MIN_ROWS
+    from cosearch.tables import spikenas
 
     if benchmark not in BENCHMARKS:
         raise ConfigError(str(path), "--benchmark", f"must be one of {', '.join(BENCHMARKS)} (got {benchmark!r})")
@@ -144,11 +145,6 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
         if not given.exists():
             raise ConfigError(str(given), flag, "no such file or folder (a SpikeNAS-Bench CSV or checkout)")
     out = Path(out_dir) if out_dir else Path("runs") / "validate" / f"{experiment.name}_{benchmark}_model"
-    out.mkdir(parents=True, exist_ok=True)
-    table, _ = feature_table(path, calibrate, context, out, progress)
-    table.to_csv(out / "features.csv", index=False)
-    from cosearch.tables import spikenas
-
     ranked_set = set(spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(path)))["topology"])
     pool = set(spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(calibrate)))["topology"])
     same = path.resolve() == calibrate.resolve()
@@ -156,6 +152,9 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
     if not MIN_ROWS <= calibration_size <= limit:
         raise ConfigError(str(calibrate), "--calibration-size", f"must be in {MIN_ROWS}..{limit} (the table has "
                           f"{len(pool)} usable topologies{', 2 left to rank' if same else ''}; got {calibration_size})")
+    out.mkdir(parents=True, exist_ok=True)
+    table, _ = feature_table(path, calibrate, context, out, progress)
+    table.to_csv(out / "features.csv", index=False)
     features = [c for c in table.columns if c not in TABLE_COLUMNS]
     if settings.features != "all":
         features = list(settings.features)
