@@ -146,15 +146,15 @@ def test_resume_continues_from_the_checkpoint_epoch(tmp_path, monkeypatch) -> No
     with pytest.raises(KeyboardInterrupt):
         train_candidate(tiny_candidate(), images, images, settings, tmp_path / "cut", progress=False)
     monkeypatch.setattr(train_module, "_atomic_save", real_save)
-    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["epoch"] == 2
+    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["epoch"] == 2
     resumed = train_candidate(tiny_candidate(), images, images, settings, tmp_path / "cut", resume=True,
                               progress=False)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     for ref, res in zip(reference.history, resumed.history):
         assert res["train_loss"] == pytest.approx(ref["train_loss"], rel=1e-4, abs=1e-6)
     assert resumed.test_acc == pytest.approx(reference.test_acc)
-    ref_state = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=False)["model"]
-    res_state = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["model"]
+    ref_state = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=True)["model"]
+    res_state = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["model"]
     for key in ref_state:
         torch.testing.assert_close(res_state[key], ref_state[key], rtol=1e-4, atol=1e-5)
 

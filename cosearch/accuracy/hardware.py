@@ -60,7 +60,7 @@ from cosearch.proxy.noise import (
     program_network,
 )
 from cosearch.snn.protocol import SpikingNetwork
-from cosearch.workflows.train import CHECKPOINT, evaluate, evaluation_subset, make_model
+from cosearch.workflows.train import CHECKPOINT, evaluate, evaluation_subset, load_checkpoint, make_model
 from cosearch.workload import network_layers
 
 #: Mixed into the seed of every device draw (:func:`draw_seed`).
@@ -234,7 +234,7 @@ def checkpoint_accuracy(out_dir: str | Path, hardware: HardwareModel, test_image
     ``mapping``: hardware mapping keys to evaluate under instead of the trained candidate's
     (e.g. ``{"device": "pcm", "adc_bits": 4}``).
     """
-    state = torch.load(Path(out_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
+    state = load_checkpoint(Path(out_dir) / CHECKPOINT)
     candidate = Candidate.from_dict(state["candidate"])
     if mapping:
         candidate = dataclasses.replace(candidate, hardware={**dict(candidate.hardware), **dict(mapping)})

@@ -291,6 +291,23 @@ def cosine_factor(progress: float, final_ratio: float) -> float:
     return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def load_checkpoint(path: Path, device: Any = "cpu") -> dict[str, Any]:
+    """A checkpoint written by :func:`train_candidate`, read with ``weights_only=True``: tensors,
+    numbers, strings, lists and dicts only, so a file that would run code when unpickled (a shared
+    or downloaded run directory) is refused instead of executed. CosearchError naming the file for
+    anything else (damaged, truncated, not a checkpoint)."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # UnpicklingError, EOFError, RuntimeError (zip damage) ...: one message
+        raise CosearchError(f"{path}: not a cosearch checkpoint, damaged, or holding objects other than "
+                            f"tensors and plain values (refused: loading them could run code): "
+                            f"{type(exc).__name__}") from None
+    missing = [key for key in ("candidate", "model", "epoch") if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CosearchError(f"{path}: not a cosearch checkpoint (missing {', '.join(missing)})")
+    return state
+
+
 def _atomic_save(obj: Any, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
@@ -340,7 +357,7 @@ def train_candidate(
     start_epoch, history, elapsed, step, stopped = 0, [], 0.0, 0, False
     checkpoint_path = out / CHECKPOINT
     if resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        state = load_checkpoint(checkpoint_path, device)
         if state["candidate"] != candidate.to_dict() or state["channel_scale"] != settings.channel_scale:
             raise CosearchError(f"{checkpoint_path} belongs to another candidate or channel scale; "
                                 f"use a fresh output folder or drop --resume")
