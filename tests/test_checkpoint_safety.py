@@ -4,8 +4,8 @@ CosearchError naming the file (issue 34's checkpoint cases)."""
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest
