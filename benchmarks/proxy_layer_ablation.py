@@ -34,12 +34,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spikenas_fidelity import SHARED_TABLE, halves
 
+from cosearch.core.ranking import correlate, kendall_tau
 from cosearch.data import load_dataset
 from cosearch.proxy import ProxySettings, proxy_score
 from cosearch.proxy.kernel import KernelAccumulator, logdet, rows
 from cosearch.snn import build
 from cosearch.tables import spikenas
-from cosearch.workflows.validate import correlate, kendall_tau
 from cosearch.workload import scale_channels
 
 #: kernel -> LIF layer names left out of it; ``sum`` (:data:`VARIANTS`) reuses the ``all`` kernel

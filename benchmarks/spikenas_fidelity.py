@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cosearch.core.ranking import correlate, kendall_tau
 from cosearch.data import load_dataset
 from cosearch.proxy import ProxySettings
 from cosearch.tables import spikenas
-from cosearch.workflows.validate import correlate, kendall_tau, score_topologies
+from cosearch.workflows.validate import score_topologies
 
 SHARED_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "spikenas_bench" / "cifar10_dev_half.csv"
 

@@ -5,7 +5,8 @@ XPert VGG16 baseline and its per-stage / whole-network width-halved and width-do
 trained at equal steps; training seed 0 rows only, the seed-1 repeats give the noise floor),
 scores each design with the evaluators an experiment lists before its accuracy model (default
 experiments/cifar10_xpert.yaml: cost, the noisy proxy, cost with the proxy's activity), and
-reports, for every model family, the leave-one-out prediction of each design (fitted on the
+reports, for every model family on every feature (default) and on the design features alone,
+the leave-one-out prediction of each design (fitted on the
 others: calibration from trained runs of this space, as ``{runs: [...]}`` would give) against its
 trained accuracy: Kendall tau, and whether each width change (x0.5 and x2 per stage and for the
 whole network) moves the prediction the way it moves trained accuracy. The training-free metrics
@@ -29,12 +30,12 @@ import pandas as pd
 
 from cosearch.config import load_experiment
 from cosearch.core.candidate import Candidate
+from cosearch.core.ranking import kendall_tau
 from cosearch.evaluators.accuracy_model import feature_scope, upstream_scorer
 from cosearch.predictor.calibration import CalibrationRow, score_rows
-from cosearch.predictor.features import feature_row
+from cosearch.predictor.features import DESIGN_FEATURES, feature_row
 from cosearch.predictor.model import FAMILIES, AccuracyModel
 from cosearch.workflows.model_validation import model_setup
-from cosearch.workflows.validate import kendall_tau
 from cosearch.workload import canonical_genome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,22 +73,26 @@ def main() -> None:
     features = pd.DataFrame([feature_row(r.candidate, r.metrics or {}, scope) for r in rows])
     names = list(features.columns)
     out = pd.concat([table[["design", "channels", "accuracy"]].assign(accuracy=100 * table["accuracy"]), features], axis=1)
+    feature_sets = {"": names, "_design": [n for n in names if n in DESIGN_FEATURES or n.startswith("device_")]}
+    models = []
     for family in FAMILIES:
-        means, stds = [], []
-        for k in range(len(out)):
-            train = np.arange(len(out)) != k
-            model = AccuracyModel(family, 0).fit(out[train], names, out["accuracy"][train].to_numpy(float))
-            mean, std = model.predict(out.iloc[[k]])
-            means.append(float(mean[0]))
-            stds.append(float(std[0]))
-        out[f"pred_{family}"], out[f"pred_std_{family}"] = means, stds
+        for suffix, chosen in feature_sets.items():
+            means, stds = [], []
+            for k in range(len(out)):
+                train = np.arange(len(out)) != k
+                model = AccuracyModel(family, 0).fit(out[train], chosen, out["accuracy"][train].to_numpy(float))
+                mean, std = model.predict(out.iloc[[k]])
+                means.append(float(mean[0]))
+                stds.append(float(std[0]))
+            out[f"pred_{family}{suffix}"], out[f"pred_std_{family}{suffix}"] = means, stds
+            models.append(f"{family}{suffix}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.out, index=False)
 
     truth = out["accuracy"].to_numpy(float)
     print(f"{len(out)} designs, trained accuracy {truth.min():.1f}..{truth.max():.1f} %\n")
     print("| ranking of the designs | Kendall tau vs trained accuracy |\n|---|---|")
-    rankers = [f"pred_{f}" for f in FAMILIES] + ["log_params"] + sorted(c for c in names if c.startswith("proxy_")
+    rankers = [f"pred_{m}" for m in models] + ["log_params"] + sorted(c for c in names if c.startswith("proxy_")
                                                                         and out[c].nunique() > 1)
     for column in rankers:
         values = out[column].replace(-math.inf, -1e300).to_numpy(float)
@@ -95,17 +100,17 @@ def main() -> None:
     base = out[out["design"] == "baseline"]
     if base.empty:
         return
-    print("\n| change | trained [pp] | " + " | ".join(f"{f} LOO [pp]" for f in FAMILIES) + " |\n|---|---|"
-          + "---|" * len(FAMILIES))
-    agree = {f: 0 for f in FAMILIES}
+    print("\n| change | trained [pp] | " + " | ".join(f"{m} LOO [pp]" for m in models) + " |\n|---|---|"
+          + "---|" * len(models))
+    agree = {m: 0 for m in models}
     changes = out[out["design"] != "baseline"]
     for _, row in changes.iterrows():
         trained = row["accuracy"] - float(base["accuracy"].iloc[0])
-        predicted = {f: row[f"pred_{f}"] - float(base[f"pred_{f}"].iloc[0]) for f in FAMILIES}
-        for f in FAMILIES:
-            agree[f] += int(np.sign(predicted[f]) == np.sign(trained))
-        print(f"| {row['design']} | {trained:+.2f} | " + " | ".join(f"{predicted[f]:+.2f}" for f in FAMILIES) + " |")
-    print("\nsame direction as training: " + ", ".join(f"{f} {agree[f]}/{len(changes)}" for f in FAMILIES))
+        predicted = {m: row[f"pred_{m}"] - float(base[f"pred_{m}"].iloc[0]) for m in models}
+        for m in models:
+            agree[m] += int(np.sign(predicted[m]) == np.sign(trained))
+        print(f"| {row['design']} | {trained:+.2f} | " + " | ".join(f"{predicted[m]:+.2f}" for m in models) + " |")
+    print("\nsame direction as training: " + ", ".join(f"{m} {agree[m]}/{len(changes)}" for m in models))
 
 
 if __name__ == "__main__":

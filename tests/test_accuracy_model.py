@@ -14,10 +14,10 @@ import pytest
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext
+from cosearch.core.ranking import kendall_tau
 from cosearch.predictor.calibration import design_key, target_of, trained_rows
 from cosearch.predictor.features import DESIGN_FEATURES, FeatureScope, cell_conv_chain, design_feature_names, feature_row
 from cosearch.predictor.model import FAMILIES, MIN_ROWS, AccuracyModel
-from cosearch.workflows.validate import kendall_tau
 from cosearch.workload import canonical_genome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,3 +319,16 @@ def test_validate_calibrate_bad_flags_exit_2(tmp_path, capsys):
         assert main(["validate", *argv, "--out", str(tmp_path / "out")]) == 2
         assert expected in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before anything is scored or written
+
+
+def test_max_features_keeps_the_features_that_order_the_calibration_rows():
+    rng = np.random.default_rng(5)
+    table = pd.DataFrame(rng.normal(size=(16, 12)), columns=[f"n{k}" for k in range(12)])
+    table["a"], table["b"] = np.linspace(-1, 1, 16), rng.permutation(np.linspace(-1, 1, 16))
+    accuracy = 80 + 3 * table["a"] + 2 * table["b"]
+    names = [*(f"n{k}" for k in range(12)), "a", "b"]
+    model = AccuracyModel("bayesian_ridge").fit(table, names, accuracy)  # auto: 16 // 4 = 4 features
+    assert len(model.features) == 4 and {"a", "b"} <= set(model.features)
+    assert sorted(model.features + model.unselected) == sorted(names)
+    everything = AccuracyModel("bayesian_ridge", max_features=None).fit(table, names, accuracy)
+    assert everything.features == names and everything.unselected == []

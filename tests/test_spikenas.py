@@ -106,7 +106,7 @@ def test_harness_reports_hand_checked_baseline_and_is_deterministic_by_seed(tmp_
     assert first["baseline"]["spearman_rho"] == pytest.approx(BASELINE_RHO)
     assert first["baseline_pruned"]["kendall_tau"] == pytest.approx(BASELINE_TAU)  # no edge is pruned here
     table = pd.read_csv(tmp_path / "a" / "topologies.csv", dtype={"topology": str})
-    from cosearch.workflows.validate import kendall_tau
+    from cosearch.core.ranking import kendall_tau
 
     assert first["kendall_tau"] == pytest.approx(kendall_tau(table["proxy_score"], table["test_acc"]))
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["seconds_per_candidate"] > 0
@@ -190,7 +190,7 @@ def test_harness_ranks_by_the_experiments_noisy_accuracy_objective(tmp_path: Pat
     bench = write_csv(tmp_path / "bench.csv")
     summary = run_benchmark_validation(noisy, "spikenas", bench, tmp_path / "a", resamples=100, progress=False)
     table = pd.read_csv(tmp_path / "a" / "topologies.csv", dtype={"topology": str})
-    from cosearch.workflows.validate import kendall_tau
+    from cosearch.core.ranking import kendall_tau
 
     assert summary["metric"] == "proxy_accuracy_estimate" and summary["metric_sign"] == 1
     assert (table["proxy_accuracy_estimate"] < table["proxy_score"]).all()  # noisy score minus a positive mismatch

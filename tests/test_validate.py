@@ -12,7 +12,7 @@ import yaml
 from scipy import stats
 
 from cosearch.cli import main
-from cosearch.workflows.validate import (
+from cosearch.core.ranking import (
     bootstrap_ci,
     correlate,
     kendall_tau,

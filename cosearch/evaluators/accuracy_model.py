@@ -16,6 +16,7 @@ Experiment YAML::
           seed: 0                  # draws the GP optimiser's restarts
           restarts: 0              # GP optimiser restarts (each about one more fit)
           features: all            # or a list of feature / metric names
+          max_features: auto       # keep the rows/4 features that best order the calibration rows (or N, or null: all)
           target: auto             # runs' trained column: accuracy_hw, else accuracy (or name one)
           calibration:
             - {benchmark: spikenas, path: ../../shared/data/spikenas_bench/cifar10_dev_half.csv, sample: 50}
@@ -38,7 +39,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -76,6 +77,7 @@ class AccuracyModelOptions(BaseModel):
     family: Literal["gp", "bayesian_ridge"] = "gp"
     seed: int = Field(0, ge=0)
     restarts: int = Field(0, ge=0, le=20)
+    max_features: Literal["auto"] | Annotated[int, Field(ge=1)] | None = "auto"
     features: Literal["all"] | list[str] = "all"
     target: Literal["auto", "accuracy_hw", "accuracy"] = "auto"
     calibration: list[SourceConfig] = Field(min_length=1)
@@ -198,7 +200,8 @@ class AccuracyModelEvaluator(Evaluator):
         table = pd.DataFrame(self.feature_rows([r.candidate for r in self.rows], [r.metrics or {} for r in self.rows]))
         wanted = list(table.columns) if self.settings.features == "all" else list(self.settings.features)
         try:
-            model = AccuracyModel(self.settings.family, self.settings.seed, self.settings.restarts).fit(
+            model = AccuracyModel(self.settings.family, self.settings.seed, self.settings.restarts,
+                                  self.settings.max_features).fit(
                 table, wanted, [r.accuracy for r in self.rows])
         except ValueError as exc:
             raise ConfigError("", "options.calibration", str(exc)) from None

@@ -34,6 +34,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from cosearch.core.ranking import spearman_rho
+
 #: Model families, name -> what it is (the first is the default).
 FAMILIES: dict[str, str] = {
     "gp": "Gaussian process: linear + ARD squared-exponential + white noise (scikit-learn)",
@@ -41,6 +43,28 @@ FAMILIES: dict[str, str] = {
 }
 #: Fewest calibration rows a model is fitted on.
 MIN_ROWS = 8
+#: ``max_features: auto``: one feature per this many calibration rows (at least 2). Every metric of
+#: the upstream evaluators and every design feature is 26-37 features; fitted with ARD on a few
+#: dozen rows they overfit: on SpikeNAS-Bench's development half the cap moved the median tau at
+#: K = 50 from 0.742 to 0.764 (divisors 3 / 4 / 5 / 8: 0.747 / 0.764 / 0.760 / 0.742), and on the
+#: 9-13 trained VGG16 width designs the leave-one-out tau from about 0 to 0.47 (docs/validation.md
+#: section 7).
+ROWS_PER_FEATURE = 4
+
+
+def feature_limit(max_features: int | str | None, rows: int) -> int | None:
+    """How many features a model on ``rows`` calibration rows keeps (None: all)."""
+    if max_features == "auto":
+        return max(2, rows // ROWS_PER_FEATURE)
+    if max_features is None:
+        return None
+    return int(max_features)
+
+
+def relevance(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """|Spearman rho| of each column of ``x`` with ``y`` (0 for a constant column): how much a feature
+    alone orders the calibration rows, the criterion ``max_features`` keeps features by."""
+    return np.array([abs(rho) if np.isfinite(rho := spearman_rho(x[:, j], y)) else 0.0 for j in range(x.shape[1])])
 
 
 #: Feature rows: a frame with one column per feature, or one mapping per row (missing features NaN).
@@ -106,19 +130,25 @@ class AccuracyModel:
     Attributes:
         family: one of :data:`FAMILIES`.
         seed: seed of the hyper-parameter optimiser's restarts.
+        max_features: the most features the model uses: ``"auto"`` (:data:`ROWS_PER_FEATURE`), an
+            integer, or None (all); the ones kept rank highest by |Spearman rho| with the accuracy
+            on the calibration rows (:func:`relevance`).
         restarts: GP only: optimiser restarts from random hyper-parameters after the first start (at
             unit length scales). Each costs about as much as the first fit (237 rows x 37 features: a
             few seconds); on SpikeNAS-Bench two restarts moved the median tau at K = 50 by < 0.01.
         features: after :meth:`fit`, the features the model uses.
         ignored: after :meth:`fit`, the requested features left out (constant on the calibration rows).
+        unselected: after :meth:`fit`, the features left out by ``max_features``.
         rows: calibration rows fitted on.
     """
 
     family: str = "gp"
     seed: int = 0
     restarts: int = 0
+    max_features: int | str | None = "auto"
     features: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    unselected: list[str] = field(default_factory=list)
     rows: int = 0
     _prep: Preprocessing | None = None
     _model: Any = None
@@ -135,6 +165,12 @@ class AccuracyModel:
         if np.ptp(y) == 0:
             raise ValueError("calibration accuracies are all equal: nothing to learn")
         self._prep, self.ignored = Preprocessing.fit(table, features)
+        limit = feature_limit(self.max_features, len(y))
+        if limit is not None and len(self._prep.features) > limit:
+            ranked = relevance(self._prep.transform(table), y)
+            chosen = [self._prep.features[i] for i in np.argsort(-ranked, kind="stable")[:limit]]
+            self.unselected = [f for f in self._prep.features if f not in chosen]
+            self._prep, _ = Preprocessing.fit(table, chosen)
         self.features = list(self._prep.features)
         self.rows = len(y)
         x = self._prep.transform(table)
@@ -157,7 +193,7 @@ class AccuracyModel:
         """What was fitted, JSON-ready: family, rows, features, ignored features, and for the GP its
         length scale per feature (shorter = the feature matters more) and noise std [%]."""
         info: dict[str, Any] = {"family": self.family, "seed": self.seed, "rows": self.rows,
-                                "features": self.features, "ignored": self.ignored}
+                                "features": self.features, "ignored": self.ignored, "unselected": self.unselected}
         if self.family == "gp" and self._model is not None:
             params = self._model.kernel_.get_params()
             scales = next(np.atleast_1d(v) for k, v in params.items() if k.endswith("length_scale"))

@@ -35,8 +35,8 @@ import pandas as pd
 
 from cosearch.core.errors import ConfigError
 from cosearch.core.files import write_json
+from cosearch.core.ranking import Correlation, correlate
 from cosearch.tables import BENCHMARKS
-from cosearch.workflows.validate import Correlation, correlate
 
 #: Calibration sizes and seeds of the learning curve.
 CURVE_SIZES = (10, 25, 50, 100)
@@ -95,10 +95,11 @@ def feature_table(path: Path, calibrate: Path, context: Any, out: Path, progress
 
 
 def _fit_predict(table: pd.DataFrame, train: np.ndarray, test: np.ndarray, family: str, seed: int,
-                 features: Sequence[str], restarts: int = 0) -> tuple[np.ndarray, np.ndarray, Any]:
+                 features: Sequence[str], restarts: int = 0,
+                 max_features: int | str | None = "auto") -> tuple[np.ndarray, np.ndarray, Any]:
     from cosearch.predictor.model import AccuracyModel
 
-    model = AccuracyModel(family, seed, restarts).fit(table[train], features, table["test_acc"][train].to_numpy(float))
+    model = AccuracyModel(family, seed, restarts, max_features).fit(table[train], features, table["test_acc"][train].to_numpy(float))
     mean, std = model.predict(table[test])
     return mean, std, model
 
@@ -163,7 +164,7 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
     train, test = _masks(table, ranked_set, pool, calibration_size, seed, same)
     fit_began = time.perf_counter()
     mean, std, model = _fit_predict(table, train, test, settings.family, settings.seed, features,
-                                   settings.restarts)
+                                   settings.restarts, settings.max_features)
     fit_s = time.perf_counter() - fit_began
     truth = table["test_acc"][test].to_numpy(float)
     ranked = table[test].assign(accuracy_pred=mean, accuracy_pred_std=std).reset_index(drop=True)
@@ -172,7 +173,8 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
     def corr(values: Any) -> dict[str, Any]:
         return _stats(correlate(_finite(values), truth, resamples, seed=seed))
 
-    curve = learning_curve(table, ranked_set, pool, same, features, metrics, curve_sizes, curve_seeds, seed)
+    curve = learning_curve(table, ranked_set, pool, same, features, metrics, curve_sizes, curve_seeds, seed,
+                           settings.max_features)
     curve.to_csv(out / "learning_curve.csv", index=False)
     summary = {
         "experiment": experiment.name, "source": str(experiment_path), "seed": seed, "benchmark": benchmark,
@@ -204,11 +206,12 @@ def predict_ms(model: Any, table: pd.DataFrame, repeats: int = 50) -> float:
 
 
 def learning_curve(table: pd.DataFrame, ranked: set[str], pool: set[str], same: bool, features: Sequence[str],
-                   metrics: Sequence[str], sizes: Sequence[int], seeds: int, seed: int) -> pd.DataFrame:
+                   metrics: Sequence[str], sizes: Sequence[int], seeds: int, seed: int,
+                   max_features: int | str | None = "auto") -> pd.DataFrame:
     """Tau of every model family per calibration size and seed, with the best training-free metric's
     and the structural baselines' tau on the same held-out topologies."""
+    from cosearch.core.ranking import kendall_tau
     from cosearch.predictor.model import FAMILIES
-    from cosearch.workflows.validate import kendall_tau
 
     rows = []
     for size in sizes:
@@ -219,7 +222,7 @@ def learning_curve(table: pd.DataFrame, ranked: set[str], pool: set[str], same: 
             truth = table["test_acc"][test].to_numpy(float)
             row: dict[str, Any] = {"calibration_size": size, "seed": seed + k, "ranked": int(test.sum())}
             for family in FAMILIES:
-                mean, std, _ = _fit_predict(table, train, test, family, 0, features)
+                mean, std, _ = _fit_predict(table, train, test, family, 0, features, max_features=max_features)
                 row[f"tau_{family}"] = kendall_tau(mean, truth)
                 row[f"coverage2_{family}"] = coverage(mean, std, truth, 2.0)
             for name in (*metrics, *BASELINES):

@@ -5,9 +5,7 @@ by the experiment seed), scores each with the proxy at the experiment's proxy se
 each for E epochs at a reduced channel scale (:mod:`cosearch.workflows.train`) and reports Kendall's tau-b
 and Spearman's rho between score and test accuracy, each with a percentile bootstrap interval.
 
-Statistics are numpy-only (scipy is a test dependency): :func:`rankdata` (average ranks for
-ties), :func:`kendall_tau` (tau-b, scipy's default), :func:`spearman_rho` (Pearson r of the
-average ranks), :func:`bootstrap_ci` (resampling (score, accuracy) pairs with replacement).
+Statistics: :mod:`cosearch.core.ranking` (Kendall tau-b, Spearman rho, bootstrap intervals).
 
 Outputs in the output folder: ``candidates.csv`` (one row per candidate), ``summary.json``
 (statistics, settings, run time), ``scatter.html`` (self-contained Plotly figure) and
@@ -25,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,107 +31,8 @@ from typing import Any
 import numpy as np
 
 from cosearch.core.files import write_json
+from cosearch.core.ranking import Correlation, correlate
 from cosearch.tables import BENCHMARKS
-
-# -------------------------------------------------------------- statistics --
-
-
-def rankdata(values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """1-based ranks, ties get their average rank (scipy.stats.rankdata ``method="average"``).
-
-    ``-inf``/``inf`` rank as the smallest/largest values; NaN is not allowed.
-    """
-    x = np.asarray(values, dtype=float)
-    if np.isnan(x).any():
-        raise ValueError("rankdata: NaN values cannot be ranked")
-    order = np.argsort(x, kind="mergesort")
-    sorted_x = x[order]
-    ranks = np.empty(len(x), dtype=float)
-    start = 0
-    n = len(x)
-    while start < n:
-        end = start
-        while end + 1 < n and sorted_x[end + 1] == sorted_x[start]:
-            end += 1
-        ranks[order[start:end + 1]] = 0.5 * (start + end) + 1.0
-        start = end + 1
-    return ranks
-
-
-def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Kendall's tau-b (ties-corrected, as ``scipy.stats.kendalltau``); NaN when undefined."""
-    rx, ry = rankdata(x), rankdata(y)
-    if len(rx) != len(ry):
-        raise ValueError("kendall_tau: x and y differ in length")
-    if len(rx) < 2:
-        return math.nan
-    dx = np.sign(rx[:, None] - rx[None, :])
-    dy = np.sign(ry[:, None] - ry[None, :])
-    upper = np.triu_indices(len(rx), k=1)
-    dx, dy = dx[upper], dy[upper]
-    concordance = float(np.sum(dx * dy))
-    pairs_x = float(np.sum(dx != 0))
-    pairs_y = float(np.sum(dy != 0))
-    if pairs_x == 0 or pairs_y == 0:
-        return math.nan
-    return concordance / math.sqrt(pairs_x * pairs_y)
-
-
-def spearman_rho(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Spearman's rho: Pearson correlation of average ranks (``scipy.stats.spearmanr``); NaN when undefined."""
-    rx, ry = rankdata(x), rankdata(y)
-    if len(rx) != len(ry):
-        raise ValueError("spearman_rho: x and y differ in length")
-    if len(rx) < 2:
-        return math.nan
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denominator = math.sqrt(float(np.sum(rx * rx)) * float(np.sum(ry * ry)))
-    return float(np.sum(rx * ry)) / denominator if denominator > 0 else math.nan
-
-
-def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x: Sequence[float] | np.ndarray,
-                 y: Sequence[float] | np.ndarray,
-                 resamples: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic(x, y)`` over pairs resampled with replacement.
-
-    Resamples where the statistic is undefined (all ties) are dropped; (NaN, NaN) if all are.
-    """
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(xs), size=(resamples, len(xs)))
-    values = np.array([statistic(xs[i], ys[i]) for i in draws], dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return math.nan, math.nan
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(values, [alpha, 1.0 - alpha])
-    return float(low), float(high)
-
-
-@dataclass(frozen=True)
-class Correlation:
-    """Rank correlations of proxy score vs accuracy with bootstrap intervals."""
-
-    n: int
-    kendall_tau: float
-    kendall_ci: tuple[float, float]
-    spearman_rho: float
-    spearman_ci: tuple[float, float]
-    level: float = 0.95
-
-
-def correlate(scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray, resamples: int = 2000, level: float = 0.95,
-              seed: int = 0) -> Correlation:
-    """Kendall tau-b and Spearman rho with percentile bootstrap intervals."""
-    return Correlation(
-        n=len(scores),
-        kendall_tau=kendall_tau(scores, accuracies),
-        kendall_ci=bootstrap_ci(kendall_tau, scores, accuracies, resamples, level, seed),
-        spearman_rho=spearman_rho(scores, accuracies),
-        spearman_ci=bootstrap_ci(spearman_rho, scores, accuracies, resamples, level, seed),
-        level=level,
-    )
-
 
 # ----------------------------------------------------------------- settings --
 
