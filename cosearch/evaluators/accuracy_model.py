@@ -28,7 +28,9 @@ Experiment YAML::
 Metrics: ``accuracy_pred`` (predicted test accuracy [%], the tables' scale) and
 ``accuracy_pred_std`` [%]. The model is fitted at the first evaluation (seconds, plus one scoring
 of the benchmark designs by the upstream evaluators, cached in ``<run dir>/accuracy_model/``),
-deterministically from its rows and ``seed``; ``model.json`` there records what was fitted.
+deterministically from its rows and ``seed``; ``model.json`` there records what was fitted. The
+first trial's ``duration_s`` includes that scoring (50 SpikeNAS-Bench topologies with the noisy
+proxy: about 3 minutes on 2 busy cores; a rerun reads the cache).
 With ``this_run: true`` a trial that arrives with a trained accuracy (a ``train`` evaluator
 before this one) joins the rows and the model is refitted.
 """
