@@ -1,5 +1,11 @@
 """File helpers: YAML reading with errors that name the file, atomic writes, plain JSON values.
 
+YAML is read by one strict loader (:class:`StrictLoader`, used by :func:`read_yaml` for
+experiments and spaces and by the card loader): a mapping that repeats a key is refused (PyYAML
+lets the last one win, so a second ``objectives:`` block would silently replace the first), and a
+document whose aliases would expand to more than :data:`MAX_EXPANDED_NODES` nodes (an alias
+bomb: a few lines that expand to billions of values) is refused before anything expands it.
+
 A reader never sees a half-written file: :func:`write_atomic` writes ``<name>.tmp`` beside the
 target and renames it over the target (``os.replace``, atomic on POSIX within one folder).
 """
@@ -16,6 +22,59 @@ import numpy as np
 import yaml
 
 from cosearch.core.errors import ConfigError
+
+#: Most nodes a YAML document may hold once its aliases are expanded (an experiment holds hundreds).
+MAX_EXPANDED_NODES = 100_000
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate mapping keys and alias bombs (module docstring)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {seen[key].line + 1}; a repeated key "
+                    "would silently replace the first)", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        size = expanded_size(node)
+        if size > MAX_EXPANDED_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"its aliases expand to more than {MAX_EXPANDED_NODES:,} values (refused: an alias "
+                "bomb would exhaust memory)", node.start_mark)
+        return super().construct_document(node)
+
+
+def expanded_size(node: yaml.Node) -> int:
+    """Nodes of ``node`` with every alias expanded, counted without expanding (shared nodes are
+    counted once per reference, each computed once)."""
+    sizes: dict[int, int] = {}
+
+    def size(current: yaml.Node) -> int:
+        known = sizes.get(id(current))
+        if known is not None:
+            return known
+        sizes[id(current)] = 1  # a recursive alias counts once instead of looping
+        if isinstance(current, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in current.value)
+        else:
+            total = 1
+        sizes[id(current)] = total
+        return total
+
+    return size(node)
+
+
+def load_yaml(text: str) -> Any:
+    """``text`` parsed by :class:`StrictLoader` (yaml.YAMLError on bad input)."""
+    return yaml.load(text, Loader=StrictLoader)
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -34,7 +93,7 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(str(path), "", f"not a UTF-8 text file (byte 0x{exc.object[exc.start]:02x} at offset "
                                          f"{exc.start}); give a YAML file") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
         detail = (f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None and problem

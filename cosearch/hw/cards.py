@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from cosearch.core.errors import ConfigError
+from cosearch.core.files import load_yaml
 
 #: Card kind -> top-level sections it may define.
 KIND_SECTIONS: dict[str, frozenset[str]] = {
@@ -101,9 +102,10 @@ def load_cards(paths: Sequence[Path]) -> CardTree:
     for path in paths:
         label = str(path)
         try:
-            data = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(label, "", f"cannot read hardware card: {exc}") from None
+            data = load_yaml(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            detail = " ".join(str(exc).split())[:300]  # one line
+            raise ConfigError(label, "", f"cannot read hardware card: {detail}") from None
         merge_card(cards, data, label)
     return cards
 
