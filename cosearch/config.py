@@ -276,7 +276,7 @@ class InheritConfig(_Strict):
 
 class PhaseConfig(_Strict):
     name: str
-    trials: int = Field(gt=0)
+    trials: int = Field(gt=0, strict=True)
     space: str | dict[str, Any] | None = None
     searcher: SearcherConfig | None = None
     fix: dict[str, Any] = Field(default_factory=dict)
@@ -295,15 +295,15 @@ class PhaseConfig(_Strict):
 class ExperimentConfig(_Strict):
     name: str
     description: str = ""
-    seed: int = 0
-    common_seed: bool = False
+    seed: int = Field(0, ge=0, strict=True)  # strict: `seed: true` or "3" is refused, not coerced to 1 / 3
+    common_seed: bool = Field(False, strict=True)
     data: DataConfig = Field(default_factory=DataConfig)
     space: str | dict[str, Any]
     evaluators: list[EvaluatorConfig] = Field(min_length=1)
     objectives: list[ObjectiveConfig] = Field(min_length=1)
     constraints: list[ConstraintConfig] = Field(default_factory=list)
     searcher: SearcherConfig = Field(default_factory=SearcherConfig)
-    trials: int = Field(100, gt=0)
+    trials: int = Field(100, gt=0, strict=True)
     fail_fast: int = Field(10, ge=0)
     backend: BackendConfig = Field(default_factory=BackendConfig)
     enqueue: list[BaselineConfig] = Field(default_factory=list)
