@@ -42,7 +42,7 @@ import inspect
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -108,7 +108,7 @@ class ConstraintConfig(_Strict):
 
     metric: str
     op: Literal["<=", ">="]
-    bound: float
+    bound: float = Field(allow_inf_nan=False)  # a NaN bound would make every comparison false
 
     @model_validator(mode="before")
     @classmethod
@@ -197,7 +197,7 @@ class SkipConditionConfig(_Strict):
 
     metric: str
     op: Literal["<", "<=", ">", ">="]
-    bound: float
+    bound: float = Field(allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -287,8 +287,9 @@ class PhaseConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, name: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise ValueError(f"must use only letters, digits, '_', '.', '-' (got {name!r})")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) or set(name) == {"."}:
+            raise ValueError(f"must be 1-100 letters, digits, '_', '.', '-' and not only dots (it names a "
+                             f"folder; got {name[:120]!r})")
         return name
 
 
@@ -307,7 +308,7 @@ class ExperimentConfig(_Strict):
     fail_fast: int = Field(10, ge=0)
     backend: BackendConfig = Field(default_factory=BackendConfig)
     enqueue: list[BaselineConfig] = Field(default_factory=list)
-    reference_point: dict[str, float] | None = None
+    reference_point: dict[str, Annotated[float, Field(allow_inf_nan=False)]] | None = None  # NaN / inf: hypervolume 0
     hardware: dict[str, Any] = Field(default_factory=dict)
     proxy: dict[str, Any] = Field(default_factory=dict)
     phases: list[PhaseConfig] | None = None
