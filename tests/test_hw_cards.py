@@ -135,3 +135,15 @@ def test_hardware_section_is_checked_in_one_place():
         load_hardware_section(REPO, {"cards": "hw_models/*.yaml"})
     assert load_hardware_section(REPO, {"node_nm": 22}).chip.node.nm == 22
     assert load_hardware_section().device_names == load_hardware(REPO).device_names  # the package's own cards
+
+
+def test_two_cards_for_one_device_are_refused(project: Path):
+    """A copy of a device card under another file name used to merge silently, the card loaded last winning."""
+    copy = project / "hw_models/devices/zz_pcm_copy.yaml"
+    copy.write_text((project / "hw_models/devices/pcm.yaml").read_text())
+    with pytest.raises(ConfigError) as info:
+        load_hardware(project)
+    message = str(info.value)
+    assert "zz_pcm_copy.yaml" in message and "card.name" in message and "pcm.yaml" in message
+    same = resolve_card_paths(DEFAULT_CARDS, REPO)
+    load_cards([*same, *same])  # one file named twice (overlapping globs) is one card

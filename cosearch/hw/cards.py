@@ -128,6 +128,10 @@ def merge_card(cards: CardTree, data: Any, label: str) -> None:
         if key not in KIND_SECTIONS[kind]:
             allowed = ", ".join(sorted(KIND_SECTIONS[kind]))
             raise ConfigError(label, str(key), f"unknown section for a {kind} card (allowed: {allowed})")
+    if kind == "device" and cards.device_cards.get(name, label) != label:
+        raise ConfigError(label, "card.name", f"device {name!r} is already defined by {cards.device_cards[name]}: "
+                          "two cards for one device would merge silently (the one loaded last winning); "
+                          "rename one or load only one of them")
     prefix: tuple[str, ...] = ("devices", name) if kind == "device" else ()
     for key, value in body.items():
         _merge(cards, prefix + (str(key),), value, label, len(prefix))
