@@ -222,3 +222,12 @@ def test_bad_metric_names_the_flag_and_the_allowed_metrics(tmp_path: Path, exper
     assert main(["validate", str(experiment), "--benchmark", "spikenas", str(bench), "--metric", "accuracy",
                  "--no-progress", "--out", str(tmp_path / "b")]) == 2
     assert main(["validate", str(experiment), "--metric", "proxy_score", "--no-progress"]) == 2
+
+
+def test_a_table_with_one_usable_topology_is_refused(tmp_path: Path, experiment: Path, capsys) -> None:
+    """One topology has no rank correlation: exit 2 instead of NaN in summary.json and exit 0."""
+    path = write_csv(tmp_path / "bench.csv", CELLS[1:3])  # two cells of topology 002000
+    out = tmp_path / "out"
+    assert main(["validate", str(experiment), "--benchmark", "spikenas", str(path), "--out", str(out), "--no-progress"]) == 2
+    assert "needs at least 2 usable topologies to rank (found 1" in capsys.readouterr().err
+    assert not out.exists()

@@ -283,6 +283,9 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     seed = experiment.config.seed if seed is None else seed
     cells = spikenas.usable_cells(table)
     topologies = spikenas.topology_table(cells)
+    if len(topologies) < 2:  # one topology has no rank correlation (NaN in summary.json)
+        raise ConfigError(table.source, "", f"needs at least 2 usable topologies to rank (found {len(topologies)} "
+                          f"in {len(cells)} usable cell(s))")
     if sample is not None and sample < 2 and sample < len(topologies):
         raise ConfigError(str(path), "--sample", f"must be at least 2 topologies (got {sample})")
     topologies = spikenas.sample_topologies(topologies, sample, seed)
