@@ -7,8 +7,11 @@ tables (``tables/``). Each is one module; adding an evaluator is one file here p
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
-from cosearch.core.evaluator import Evaluator
+from cosearch.core.evaluator import EvaluationContext, Evaluator
 
 #: Built-in evaluator names -> "module:Class" (imported lazily so torch loads only when needed).
 BUILTIN: dict[str, str] = {
@@ -34,3 +37,11 @@ def load_evaluator_class(name: str) -> type[Evaluator]:
     if not (isinstance(cls, type) and issubclass(cls, Evaluator)):
         raise ValueError(f"{target!r} is not an Evaluator subclass")
     return cls
+
+
+
+def listed_context(listed: Sequence[tuple[str, dict[str, Any]]], index: int, context: EvaluationContext) -> EvaluationContext:
+    """The context evaluator ``index`` of ``listed`` (``(name, options)`` in experiment order) is built
+    with: ``context`` whose ``upstream`` is the evaluators listed before it (the search pipeline and
+    the accuracy model's calibration scoring build evaluators with it)."""
+    return replace(context, upstream=tuple(listed[:index]))

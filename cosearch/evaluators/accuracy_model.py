@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -50,7 +49,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.core.files import write_json
-from cosearch.evaluators import load_evaluator_class
+from cosearch.evaluators import listed_context, load_evaluator_class
 from cosearch.predictor.calibration import (
     TARGETS,
     CalibrationRow,
@@ -104,7 +103,7 @@ def feature_scope(context: EvaluationContext) -> FeatureScope:
 def upstream_scorer(context: EvaluationContext) -> Callable[[Candidate], Metrics]:
     """A function scoring one design with the evaluators listed before the model, built as the
     pipeline builds them (screens do not apply: a calibration design is always scored in full)."""
-    evaluators = [load_evaluator_class(name)(options, replace(context, upstream=context.upstream[:index]))
+    evaluators = [load_evaluator_class(name)(options, listed_context(context.upstream, index, context))
                   for index, (name, options) in enumerate(context.upstream)]
 
     def score(candidate: Candidate) -> Metrics:

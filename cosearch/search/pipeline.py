@@ -18,7 +18,7 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics, Outcome
 from cosearch.core.record import is_scalar_metric
-from cosearch.evaluators import load_evaluator_class
+from cosearch.evaluators import listed_context, load_evaluator_class
 
 #: Metric (and Optuna constraint) naming the rule that screened a trial out.
 SCREENED = "screened_by"
@@ -219,7 +219,7 @@ class PipelineSpec:
             except ValueError as exc:
                 raise ConfigError(self.source, f"{self.where}[{index}].type", str(exc)) from None
             try:
-                evaluators.append(cls(options, replace(self.context, upstream=self.evaluators[:index])))
+                evaluators.append(cls(options, listed_context(self.evaluators, index, self.context)))
             except ConfigError as exc:
                 if exc.source:
                     raise
