@@ -37,13 +37,21 @@ def rankdata(values: Sequence[float] | np.ndarray) -> np.ndarray:
     return ranks
 
 
-def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Kendall's tau-b (ties-corrected, as ``scipy.stats.kendalltau``); NaN when undefined."""
+def _paired_ranks(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
+                  name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Average ranks of ``x`` and ``y``; ValueError when their lengths differ, None for fewer than 2 pairs."""
     rx, ry = rankdata(x), rankdata(y)
     if len(rx) != len(ry):
-        raise ValueError("kendall_tau: x and y differ in length")
-    if len(rx) < 2:
+        raise ValueError(f"{name}: x and y differ in length")
+    return (rx, ry) if len(rx) >= 2 else None
+
+
+def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
+    """Kendall's tau-b (ties-corrected, as ``scipy.stats.kendalltau``); NaN when undefined."""
+    ranks = _paired_ranks(x, y, "kendall_tau")
+    if ranks is None:
         return math.nan
+    rx, ry = ranks
     dx = np.sign(rx[:, None] - rx[None, :])
     dy = np.sign(ry[:, None] - ry[None, :])
     upper = np.triu_indices(len(rx), k=1)
@@ -58,12 +66,10 @@ def kendall_tau(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
 
 def spearman_rho(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Spearman's rho: Pearson correlation of average ranks (``scipy.stats.spearmanr``); NaN when undefined."""
-    rx, ry = rankdata(x), rankdata(y)
-    if len(rx) != len(ry):
-        raise ValueError("spearman_rho: x and y differ in length")
-    if len(rx) < 2:
+    ranks = _paired_ranks(x, y, "spearman_rho")
+    if ranks is None:
         return math.nan
-    rx, ry = rx - rx.mean(), ry - ry.mean()
+    rx, ry = ranks[0] - ranks[0].mean(), ranks[1] - ranks[1].mean()
     denominator = math.sqrt(float(np.sum(rx * rx)) * float(np.sum(ry * ry)))
     return float(np.sum(rx * ry)) / denominator if denominator > 0 else math.nan
 

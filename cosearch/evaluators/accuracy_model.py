@@ -195,9 +195,6 @@ class AccuracyModelEvaluator(Evaluator):
         folder = self.folder
         score_rows(self.rows, self.context.upstream, lambda: upstream_scorer(self.context),
                    folder / "calibration.csv" if folder else None, progress)
-        if len(self.rows) < MIN_ROWS:
-            raise ConfigError("", "options.calibration", f"has {len(self.rows)} trained design(s) so far; the model "
-                              f"needs at least {MIN_ROWS}")
         table = pd.DataFrame(self.feature_rows([r.candidate for r in self.rows], [r.metrics or {} for r in self.rows]))
         wanted = list(table.columns) if self.settings.features == "all" else list(self.settings.features)
         try:
@@ -226,7 +223,7 @@ class AccuracyModelEvaluator(Evaluator):
                 accuracy = target_of(metrics, self.settings.target)
                 if not math.isnan(accuracy):
                     features = {k: v for k, v in metrics.items() if k not in TARGETS}
-                    self.rows.append(CalibrationRow(candidate, 100.0 * accuracy, "this run", dict(features)))
+                    self.rows.append(CalibrationRow(candidate, 100.0 * accuracy, "this run", features))
                     self._model = None
         model = self._model or self.fit()
         mean, std = model.predict(self.feature_rows(candidates, upstream))

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +50,7 @@ import pandas as pd
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
+from cosearch.predictor.calibration import resolve
 from cosearch.tables.spikenas import (
     CLASS_TO_SNASNET,
     read_benchmark,
@@ -107,7 +107,7 @@ class SpikenasLookupEvaluator(Evaluator):
         if not isinstance(path, str) or not path:
             raise ConfigError("", "options.path", "required: the SpikeNAS-Bench table, a CSV file or a "
                                                   f"repository checkout, relative to the experiment's folder (got {path!r})")
-        resolved = Path(path) if Path(path).is_absolute() else self.context.experiment_dir / path
+        resolved = resolve(path, self.context.experiment_dir)
         try:
             table = read_benchmark(resolved)
             cells = usable_cells(table)

@@ -118,7 +118,7 @@ def benchmark_rows(source: SourceConfig, base: Path, seed: int, common_seed: boo
     path = resolve(source.path, base)
     if not path.exists():
         raise ConfigError(str(path), f"{where}.path", "no such file or folder (a SpikeNAS-Bench CSV or checkout)")
-    topologies = spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(path)))
+    topologies = spikenas.usable_topologies(path)
     topologies = spikenas.sample_topologies(topologies, source.sample, source.seed)
     return [CalibrationRow(spikenas.topology_candidate(t, seed, common_seed), float(acc), f"{path}:{t}")
             for t, acc in zip(topologies["topology"], topologies["test_acc"])]

@@ -229,6 +229,11 @@ def topology_table(cells: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def usable_topologies(path: str | Path) -> pd.DataFrame:
+    """:func:`topology_table` of the :func:`usable_cells` of the table at ``path`` (either layout)."""
+    return topology_table(usable_cells(read_benchmark(path)))
+
+
 def sample_topologies(topologies: pd.DataFrame, count: int | None, seed: int) -> pd.DataFrame:
     """A seeded random subset of ``count`` rows of :func:`topology_table` in table order (all rows when
     ``count`` is None, 0 or at least the table's length)."""

@@ -73,15 +73,14 @@ def model_setup(experiment: Any) -> tuple[Any, dict[str, Any]]:
     return replace(spec.context, upstream=kept), {}
 
 
-def feature_table(path: Path, calibrate: Path, context: Any, out: Path, progress: bool) -> tuple[pd.DataFrame, Any]:
-    """One row per usable topology of PATH and CSV (features, accuracy, scoring CPU seconds) and the
-    feature scope; scored through the cache ``out/calibration.csv``."""
+def feature_table(tables: Sequence[pd.DataFrame], context: Any, out: Path, progress: bool) -> pd.DataFrame:
+    """One row per topology of ``tables`` (:func:`cosearch.tables.spikenas.usable_topologies` of PATH and
+    CSV): features, accuracy, scoring CPU seconds; scored through the cache ``out/calibration.csv``."""
     from cosearch.evaluators.accuracy_model import feature_scope, upstream_scorer
     from cosearch.predictor.calibration import CalibrationRow, score_rows
     from cosearch.predictor.features import feature_row
     from cosearch.tables import spikenas
 
-    tables = [spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(p))) for p in (path, calibrate)]
     topologies = pd.concat(tables).drop_duplicates("topology").sort_values("topology").reset_index(drop=True)
     rows = [CalibrationRow(spikenas.topology_candidate(t, context.seed, context.common_seed), float(acc), t)
             for t, acc in zip(topologies["topology"], topologies["test_acc"])]
@@ -91,7 +90,7 @@ def feature_table(path: Path, calibrate: Path, context: Any, out: Path, progress
     table = pd.DataFrame({"topology": topologies["topology"], "test_acc": topologies["test_acc"],
                           "test_acc_std": topologies["test_acc_std"], "cells": topologies["cells"],
                           "conv_edges_raw": topologies["conv_edges"], "cpu_s": [r.cpu_s for r in rows]})
-    return pd.concat([table, features], axis=1), scope
+    return pd.concat([table, features], axis=1)
 
 
 def _fit_predict(table: pd.DataFrame, train: np.ndarray, test: np.ndarray, family: str, seed: int,
@@ -146,15 +145,15 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
         if not given.exists():
             raise ConfigError(str(given), flag, "no such file or folder (a SpikeNAS-Bench CSV or checkout)")
     out = Path(out_dir) if out_dir else Path("runs") / "validate" / f"{experiment.name}_{benchmark}_model"
-    ranked_set = set(spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(path)))["topology"])
-    pool = set(spikenas.topology_table(spikenas.usable_cells(spikenas.read_benchmark(calibrate)))["topology"])
+    tables = [spikenas.usable_topologies(path), spikenas.usable_topologies(calibrate)]
+    ranked_set, pool = (set(t["topology"]) for t in tables)
     same = path.resolve() == calibrate.resolve()
     limit = len(pool) - (2 if same else 0)
     if not MIN_ROWS <= calibration_size <= limit:
         raise ConfigError(str(calibrate), "--calibration-size", f"must be in {MIN_ROWS}..{limit} (the table has "
                           f"{len(pool)} usable topologies{', 2 left to rank' if same else ''}; got {calibration_size})")
     out.mkdir(parents=True, exist_ok=True)
-    table, _ = feature_table(path, calibrate, context, out, progress)
+    table = feature_table(tables, context, out, progress)
     table.to_csv(out / "features.csv", index=False)
     features = [c for c in table.columns if c not in TABLE_COLUMNS]
     if settings.features != "all":
