@@ -79,10 +79,13 @@ def _execute(experiment, run_dir, no_progress: bool) -> int:
 
     try:
         result = run_experiment(experiment, run_dir, progress=not no_progress)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; finished trials are saved. Continue with: cosearch run {experiment.source} "
-              f"--out {run_dir.path}", file=sys.stderr)
+    except KeyboardInterrupt:  # the stored config holds the seed, budget and backend this run was given
+        print(f"\ninterrupted; finished trials are saved. Continue with: cosearch resume {run_dir.path}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a full disk, a folder made read-only: what the journal holds is kept
+        raise CosearchError(f"{os_error_message(exc)}; the trials finished before it are kept in {run_dir.journal}: "
+                            f"fix this and continue with `cosearch resume {run_dir.path}`") from None
     table = result.table
     counts = trial_count(table)
     print(f"run directory: {run_dir.path}")
@@ -503,15 +506,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Longest error line printed [characters]; longer ones (a huge value quoted back) keep both ends.
+MAX_MESSAGE = 2000
+
+
+def one_line(message: str) -> str:
+    """``message`` as one line of at most :data:`MAX_MESSAGE` characters."""
+    text = " ".join(message.split())
+    if len(text) <= MAX_MESSAGE:
+        return text
+    half = MAX_MESSAGE // 2
+    return f"{text[:half]} ... ({len(text) - 2 * half:,} characters cut) ... {text[-half:]}"
+
+
+def os_error_message(exc: OSError) -> str:
+    """An operating-system error as ``FILE: what went wrong`` (e.g. ``runs/x/study.journal: No space
+    left on device``)."""
+    where = exc.filename if exc.filename is not None else "file system"
+    return f"{where}: {exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except RunStalled as exc:
-        print(f"stopped: {exc}", file=sys.stderr)
+        print(f"stopped: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_STALLED
     except CosearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # reading or writing a file the user named or a run directory holds
+        print(f"error: {one_line(os_error_message(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 

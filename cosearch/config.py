@@ -407,12 +407,25 @@ def load_experiment(path: str | Path, *, trials: int | None = None, seed: int | 
     return experiment_from_dict(read_yaml(source), source, trials=trials, seed=seed, data=data, backend=backend)
 
 
-def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, seed: int | None = None,
-                         data: Mapping[str, Any] | None = None, backend: Mapping[str, Any] | None = None) -> Experiment:
-    """Validate an experiment mapping; ``trials``/``seed``/``data``/``backend`` override its keys (CLI)."""
+def validate_config(raw: Any, source: str | Path) -> ExperimentConfig:
+    """The experiment keys of ``raw`` checked (space, card and data files are not read).
+
+    Raises:
+        ConfigError: ``raw`` is not a mapping, or the first bad key, naming ``source``.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(str(source), "", f"must be a mapping of experiment keys (name, space, objectives ...); "
                                            f"got {type(raw).__name__}")
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(exc, str(source)) from None
+
+
+def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, seed: int | None = None,
+                         data: Mapping[str, Any] | None = None, backend: Mapping[str, Any] | None = None) -> Experiment:
+    """Validate an experiment mapping; ``trials``/``seed``/``data``/``backend`` override its keys (CLI)."""
+    validate_config(raw, source)  # before the overrides: a bad stored or written mapping is named as it is
     raw = dict(raw)
     if seed is not None:
         raw["seed"] = seed
@@ -425,10 +438,7 @@ def experiment_from_dict(raw: Any, source: Path, *, trials: int | None = None, s
         raw["trials"] = trials
         if isinstance(raw.get("phases"), list):
             raw["phases"] = [{**p, "trials": trials} if isinstance(p, dict) else p for p in raw["phases"]]
-    try:
-        config = ExperimentConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise _config_error(exc, str(source)) from None
+    config = validate_config(raw, source)
     project_dir = find_project_dir(source.resolve().parent)
     base_space = _space(config.space, source, project_dir, "space")
     phase_configs = config.phases or [PhaseConfig(name="search", trials=config.trials)]

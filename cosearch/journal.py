@@ -49,8 +49,9 @@ class DeferredJournalBackend(BaseJournalBackend):
     and numbered differently here and in the file).
     """
 
-    def __init__(self, inner: BaseJournalBackend) -> None:
+    def __init__(self, inner: BaseJournalBackend, path: Path | None = None) -> None:
         self._inner = inner
+        self._path = path  # named in an OSError that does not say which file (Optuna's appends)
         self._held: list[dict[str, Any]] = []
         self._on_disk = 0  # records known to be in the file
         self._stale = True  # the file may hold records not yet read
@@ -81,8 +82,14 @@ class DeferredJournalBackend(BaseJournalBackend):
 
     def _write(self, logs: list[dict[str, Any]]) -> None:
         batch, self._held = self._held + logs, []
-        self._inner.append_logs(batch)
-        self._stale = True
+        try:
+            self._inner.append_logs(batch)
+        except OSError as exc:
+            if exc.filename is None and self._path is not None:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(self._path)) from exc
+            raise
+        finally:
+            self._stale = True
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class JournalScan:
         damaged_lines: lines from the first damaged one to the end.
         valid_after: whole, parseable records after the first damaged line.
         torn_tail: the only damage is a last line without its newline.
+        trials: trials created by the intact records (Optuna's CREATE_TRIAL, op code 4).
     """
 
     intact: int
@@ -102,38 +110,46 @@ class JournalScan:
     damaged_lines: int
     valid_after: int
     torn_tail: bool
+    trials: int = 0
 
     @property
     def damaged(self) -> bool:
         return self.damaged_lines > 0
 
 
-def _is_record(line: bytes) -> bool:
+#: Optuna's ``JournalOperation.CREATE_TRIAL``: one record per trial.
+CREATE_TRIAL = 4
+
+
+def _op_code(line: bytes) -> int | None:
+    """The operation code of a whole journal record, None for anything else."""
     if not line.endswith(b"\n"):
-        return False
+        return None
     try:
         record = json.loads(line.decode("utf-8"))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return False
-    return isinstance(record, dict) and isinstance(record.get("op_code"), int)
+        return None
+    code = record.get("op_code") if isinstance(record, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def scan_journal(path: Path) -> JournalScan:
     """Count the intact records of ``path`` and what follows the first damaged line."""
-    intact = intact_bytes = damaged = valid_after = 0
+    intact = intact_bytes = damaged = valid_after = trials = 0
     last_whole = True
     with open(path, "rb") as handle:
         for line in handle:
-            if damaged == 0 and _is_record(line):
+            code = _op_code(line)
+            if damaged == 0 and code is not None:
                 intact += 1
                 intact_bytes += len(line)
+                trials += code == CREATE_TRIAL
                 continue
             damaged += 1
-            ok = _is_record(line)
-            valid_after += ok
+            valid_after += code is not None
             last_whole = line.endswith(b"\n")
     torn = damaged == 1 and not last_whole
-    return JournalScan(intact, intact_bytes, damaged, valid_after, torn)
+    return JournalScan(intact, intact_bytes, damaged, valid_after, torn, trials)
 
 
 def repair_journal(path: Path) -> str | None:

@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+import pyarrow as pa
 from optuna.trial import TrialState
 
+from cosearch.core.files import atomic_target
 from cosearch.core.pareto import hypervolume_history, non_dominated, to_minimization
 from cosearch.core.record import INTERRUPTED_KEY, TrialRecord
 from cosearch.run_dir import RunDirectory
@@ -212,9 +214,12 @@ def write_results(run_dir: RunDirectory, spec: RunSpec, storage: optuna.storages
     table = trials_table(run_dir, spec, storage)
     if table.empty:
         return table
-    table.to_parquet(run_dir.trials_parquet, index=False)
-    table.to_csv(run_dir.trials_csv, index=False)
-    table[table["pareto"]].to_csv(run_dir.pareto_csv, index=False)
+    with atomic_target(run_dir.trials_parquet) as tmp:
+        table.to_parquet(tmp, index=False)
+    with atomic_target(run_dir.trials_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_target(run_dir.pareto_csv) as tmp:
+        table[table["pareto"]].to_csv(tmp, index=False)
     return table
 
 
@@ -236,7 +241,10 @@ def load_table(run_dir: str | Path) -> pd.DataFrame:
     after the journal's last change, else rebuilt from the journal."""
     directory = RunDirectory(run_dir)
     if directory.table_is_current():
-        return pd.read_parquet(directory.trials_parquet)
+        try:
+            return pd.read_parquet(directory.trials_parquet)
+        except (OSError, ValueError, pa.ArrowException):  # damaged: the journal holds the same trials
+            pass
     return trials_table(directory, RunSpec.from_config(directory.read_config()))
 
 

@@ -25,14 +25,18 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-from cosearch.core.errors import CosearchError
-from cosearch.core.files import write_atomic, write_json
-from cosearch.journal import DeferredJournalBackend, check_readable
+from cosearch.core.errors import ConfigError, CosearchError
+from cosearch.core.files import read_yaml, write_atomic, write_json
+from cosearch.journal import DeferredJournalBackend, check_readable, scan_journal
 
+#: Longest file name most file systems take [bytes] (POSIX NAME_MAX on ext4, XFS, tmpfs).
+NAME_MAX = 255
 _PACKAGES = ("cosearch", "optuna", "numpy", "pandas", "torch", "ray", "plotly", "pydantic", "pyarrow")
 
 
@@ -64,11 +68,32 @@ class RunDirectory:
         except FileNotFoundError:
             return False
 
+    def create(self) -> None:
+        """Make the run's folder (and its parents).
+
+        Raises:
+            CosearchError: the path is a file, lies under a file, is too long, or cannot be written.
+        """
+        expected = "--out must name a folder (new, or a run directory) on a writable file system"
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise CosearchError(f"{self.path}: is a file, not a folder; {expected}") from None
+        except NotADirectoryError:
+            raise CosearchError(f"{self.path}: part of this path is a file, not a folder; {expected}") from None
+        except OSError as exc:
+            raise CosearchError(f"{self.path}: cannot create the run directory ({exc.strerror}); {expected}, "
+                                f"each name at most {NAME_MAX} bytes") from None
+
     @contextmanager
     def locked(self) -> Iterator[RunDirectory]:
         """Exclusive lock on the run (fails fast if another process holds it)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path / ".lock", "a+")  # noqa: SIM115 - held open for the run: the lock lives as long as the handle
+        self.create()
+        try:
+            handle = open(self.path / ".lock", "a+")  # noqa: SIM115 - held open for the run: the lock lives as long as the handle
+        except OSError as exc:
+            raise CosearchError(f"{self.path}: cannot write in the run directory ({exc.strerror}); a run needs a "
+                                "writable folder (copy it elsewhere, or give another --out)") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,7 +113,7 @@ class RunDirectory:
         """The writer's journal storage (call inside :meth:`locked`): trial parameters and attributes
         reach the file with the trial's next state change (:class:`~cosearch.journal.DeferredJournalBackend`);
         :meth:`flush` writes what is held."""
-        backend = DeferredJournalBackend(self._file_backend())
+        backend = DeferredJournalBackend(self._file_backend(), self.journal)
         self._writers.append(backend)
         return JournalStorage(backend)
 
@@ -107,15 +132,89 @@ class RunDirectory:
         write_atomic(self.config_file, yaml.safe_dump(resolved, sort_keys=False))
 
     def read_config(self) -> dict[str, Any]:
+        """The experiment the run started from (``config.yaml``).
+
+        Raises:
+            CosearchError: missing, or damaged (not a YAML mapping), with the ways out.
+        """
         if not self.config_file.exists():
             raise CosearchError(f"{self.path}: no config.yaml here; is this a cosearch run directory?")
-        return yaml.safe_load(self.config_file.read_text())
+        from cosearch.config import validate_config  # the experiment schema sits above the run directory
+
+        try:
+            config = read_yaml(self.config_file)
+            validate_config(config, self.config_file)
+        except ConfigError as exc:
+            raise CosearchError(f"{exc}; this run's stored experiment is damaged: restore config.yaml from a copy, "
+                                f"or move it aside and continue with `cosearch run EXPERIMENT --out {self.path}`") from None
+        return config  # type: ignore[no-any-return]
 
     def manifest(self) -> dict[str, Any]:
-        return json.loads(self.manifest_file.read_text()) if self.manifest_file.exists() else {}
+        """The run's manifest (empty when there is none yet).
+
+        Raises:
+            CosearchError: the file is not a JSON object with a ``sessions`` list.
+        """
+        if not self.manifest_file.exists():
+            return {}
+        try:
+            manifest = json.loads(self.manifest_file.read_bytes())
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise CosearchError(f"{self.manifest_file}: damaged ({' '.join(str(exc).split())[:200]}); "
+                                f"`cosearch resume {self.path}` keeps it as manifest.json.damaged and starts a new one") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("sessions"), list):
+            raise CosearchError(f"{self.manifest_file}: damaged (not a manifest: expected a JSON object with a "
+                                f"'sessions' list); `cosearch resume {self.path}` keeps it as manifest.json.damaged "
+                                "and starts a new one")
+        return manifest
+
+    def recorded_trials(self) -> tuple[int, Path | None]:
+        """How many trials this run's results recorded and which file says so: the rows of
+        ``trials.parquet`` when it can be read, else the last count in ``manifest.json``."""
+        try:
+            return pq.read_metadata(self.trials_parquet).num_rows, self.trials_parquet
+        except (OSError, pa.ArrowException):  # missing, empty or damaged: the manifest is the other record
+            pass
+        try:
+            counts = [s.get("trials") for s in self.manifest().get("sessions", []) if isinstance(s, dict)]
+        except CosearchError:
+            return 0, None
+        counts = [c for c in counts if isinstance(c, int) and not isinstance(c, bool)]
+        return (max(counts), self.manifest_file) if counts else (0, None)
+
+    def check_nothing_lost(self) -> None:
+        """Refuse to continue when ``study.journal`` holds fewer trials than the run recorded (a
+        journal emptied, truncated, deleted or replaced): continuing would start again from it and
+        overwrite the results (call inside :meth:`locked`, before :func:`repair_journal`, so a refusal
+        leaves the journal as it was; damage followed by valid records is left to that function's refusal).
+
+        Raises:
+            CosearchError: with the ways out (restore the journal, or move the results aside).
+        """
+        recorded, source = self.recorded_trials()
+        if not recorded or source is None or self.journal.with_name(self.journal.name + ".damaged").exists():
+            return  # the damaged original kept beside the journal (repair, or its printed step) holds the rest
+        scan = scan_journal(self.journal) if self.journal.exists() else None
+        held = scan.trials if scan is not None else 0
+        if held >= recorded or (scan is not None and scan.valid_after):
+            return
+        state = "is missing" if not self.journal.exists() else f"holds {held} trials"
+        raise CosearchError(
+            f"{self.journal}: {state} but {source.name} recorded {recorded}; the journal was emptied, truncated or "
+            f"replaced, and continuing would overwrite those results. Restore study.journal from a copy, or to "
+            f"continue from what it holds, move the results aside: mv {self.trials_parquet} "
+            f"{self.trials_parquet}.old; mv {self.manifest_file} {self.manifest_file}.old")
 
     def start_session(self, seed: int, project_dir: Path, argv: list[str]) -> None:
-        manifest = self.manifest() or {"created": now(), "seed": seed, "sessions": []}
+        try:
+            manifest = self.manifest()
+        except CosearchError:  # damaged: kept aside, the run's record goes on in a new one
+            damaged = self.manifest_file.with_name(self.manifest_file.name + ".damaged")
+            os.replace(self.manifest_file, damaged)
+            print(f"warning: {self.manifest_file} was damaged; kept as {damaged}, a new manifest starts here",
+                  file=sys.stderr)
+            manifest = {}
+        manifest = manifest or {"created": now(), "seed": seed, "sessions": []}
         manifest["packages"] = package_versions()
         manifest["git"] = git_state(project_dir)
         manifest["sessions"].append({"start": now(), "end": None, "status": "running", "argv": argv, "pid": os.getpid()})

@@ -67,6 +67,9 @@ _SPEC_KEYS = {"choices", "low", "high", "step", "log", "type", "value"}
 _MODIFIER_KEYS = {"count", "repeat", "at", "given", "cases", "default"}
 #: Int ranges up to this many values are enumerated by :meth:`Leaf.span` (longer ones: their bounds).
 SPAN_LIMIT = 1024
+#: Most values one ``count`` (or a ``repeat`` list's sum) may expand to: one per layer, and no network
+#: family has more than a few dozen layers (a huge count would make ``check`` build millions of parameters).
+MAX_COUNT = 1024
 #: What parameters are drawn from: an Optuna trial, or the probe that lists a baseline's missing ones.
 Trial = Union[optuna.trial.BaseTrial, "_ParamProbe", "RandomDraw"]
 
@@ -384,13 +387,14 @@ class _Parser:
                 f"unknown key; allowed: {', '.join(sorted(_SPEC_KEYS | _MODIFIER_KEYS))}",
             )
         count = spec.get("count")
-        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
-            raise self.fail(f"{path}.count", f"must be a positive integer (got {count!r})")
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COUNT):
+            raise self.fail(f"{path}.count", f"must be an integer from 1 to {MAX_COUNT}, one value per layer (got {count!r})")
         repeat = spec.get("repeat")
         if repeat is not None and (count is None or not isinstance(repeat, list) or len(repeat) != count or not all(
-            isinstance(r, int) and r >= 1 for r in repeat
-        )):
-            raise self.fail(f"{path}.repeat", f"must be a list of {count} positive integers, one per group (got {repeat!r})")
+            isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in repeat
+        ) or sum(repeat) > MAX_COUNT):
+            raise self.fail(f"{path}.repeat", f"must be a list of {count} positive integers, one per group, summing to at "
+                                                f"most {MAX_COUNT} (got {repeat!r})")
         at = spec.get("at") or {}
         if not isinstance(at, Mapping) or any(not isinstance(i, int) or not 0 <= i < (count or 1) for i in at):
             raise self.fail(f"{path}.at", f"must map indices 0..{(count or 1) - 1} to specs (got {spec.get('at')!r})")

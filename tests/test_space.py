@@ -120,7 +120,7 @@ def test_hardware_list_length_must_match_layer_slots():
     [
         ({"network": {"channels": 64}}, "network: must be a mapping with at least 'arch'"),
         ({"network": {"arch": "vgg16", "channels": {"choices": [1], "cont": 13}}}, "network.channels.cont: unknown key"),
-        ({"network": {"arch": "vgg16", "channels": {"choices": [1], "count": 0}}}, "network.channels.count: must be a positive integer"),
+        ({"network": {"arch": "vgg16", "channels": {"choices": [1], "count": 0}}}, "network.channels.count: must be an integer from 1"),
         ({"network": {"arch": "vgg16"}, "hardware": {"device": {"choices": ["a"], "count": 2, "repeat": [1]}}},
          "hardware.device.repeat: must be a list of 2 positive integers"),
         ({"network": {"arch": "vgg16"}, "hardware": {"adc_bits": {"given": "adc_type", "cases": {"sar": 4}}}},

@@ -108,6 +108,11 @@ class HardwareAccuracy:
     t_inference_s: float = 0.0
     images: int = 0
 
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> HardwareAccuracy:
+        """Read back what ``write_json(path, asdict(result))`` wrote (strict JSON writes NaN as null)."""
+        return cls(**{k: float("nan") if v is None else v for k, v in document.items()})
+
     def metrics(self) -> dict[str, Any]:
         """Evaluator metrics: the scalars by name, the per-draw list as a detail."""
         return {"accuracy": self.accuracy, "accuracy_quantised": self.accuracy_quantised,

@@ -13,8 +13,10 @@ target and renames it over the target (``os.replace``, atomic on POSIX within on
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,16 +106,34 @@ def read_yaml(path: str | Path) -> Any:
     return data
 
 
-def write_atomic(path: str | Path, content: str | bytes) -> Path:
-    """Write ``content`` (text as UTF-8, or bytes) to ``path`` atomically; return the path."""
+@contextmanager
+def atomic_target(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write; renamed over ``path`` when the block ends, removed
+    when it raises (a full disk leaves the old file whole and no temporary file behind)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    if isinstance(content, bytes):
-        tmp.write_bytes(content)
-    else:
-        tmp.write_text(content, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:  # a writer that does not say which file (pyarrow): name the target
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or " ".join(str(exc).split()), str(path)) from exc
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, content: str | bytes) -> Path:
+    """Write ``content`` (text as UTF-8, or bytes) to ``path`` atomically (:func:`atomic_target`);
+    return the path."""
+    with atomic_target(path) as tmp:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8")
+    return Path(path)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -133,6 +153,19 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+def finite_or_null(value: Any) -> Any:
+    """``value`` (plain JSON types) with every NaN and infinity replaced by None: strict JSON,
+    which has no NaN (Python's ``json`` would write ``NaN`` that other readers refuse)."""
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite_or_null(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` (through :func:`to_jsonable`) as indented JSON to ``path`` atomically; return the path."""
-    return write_atomic(path, json.dumps(to_jsonable(data), indent=2))
+    """Write ``data`` (through :func:`to_jsonable`) as indented, strict JSON (non-finite numbers as
+    ``null``) to ``path`` atomically; return the path."""
+    return write_atomic(path, json.dumps(finite_or_null(to_jsonable(data)), indent=2, allow_nan=False))

@@ -127,7 +127,7 @@ class TrainEvaluator(Evaluator):
         """``accuracy_hw`` of the trained checkpoint (read back from ``hardware.json`` when measured)."""
         path = out / HARDWARE_FILE
         if path.exists():
-            return HardwareAccuracy(**json.loads(path.read_text()))
+            return HardwareAccuracy.from_json(json.loads(path.read_text()))
         measured = checkpoint_accuracy(out, self.hardware, self.images("test"), self.eval_settings)
         write_json(path, asdict(measured))
         return measured

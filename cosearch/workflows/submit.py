@@ -14,6 +14,7 @@ import shlex
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cosearch.config import load_experiment
 from cosearch.core.errors import CosearchError
@@ -36,10 +37,25 @@ def use_ray_token_if_present() -> None:
         os.environ["RAY_AUTH_MODE"] = "token"
 
 
+def check_dashboard_address(address: str) -> None:
+    """Refuse an address that is not a Ray dashboard URL: without a scheme Ray takes it for a cluster
+    (GCS) address and waits about 40 s before failing with a traceback.
+
+    Raises:
+        CosearchError: naming ``--address`` and the form expected.
+    """
+    parsed = urlsplit(address)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        hint = f" (did you mean http://{address}?)" if "://" not in address else ""
+        raise CosearchError(f"--address: expected the Ray dashboard's URL, http://HEAD:8265 or https://...; "
+                            f"got {address!r}{hint}")
+
+
 def submit_experiment(experiment_path: str | Path, address: str, *, out: str | None = None,
                       trials: int | None = None, workers: int | None = None, env: Sequence[str] = (),
                       pip: Sequence[str] = ()) -> tuple[str, str, str]:
     """Submit; returns (job id, run directory on the head node, the job's entrypoint)."""
+    check_dashboard_address(address)
     use_ray_token_if_present()
     from ray.job_submission import JobSubmissionClient
 

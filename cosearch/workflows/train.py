@@ -432,4 +432,13 @@ def train_candidate(
 def read_metrics(out_dir: str | Path) -> dict[str, Any] | None:
     """``metrics.json`` of a finished training, or None."""
     path = Path(out_dir) / METRICS
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        metrics = json.loads(path.read_bytes())
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        metrics = None
+    if not isinstance(metrics, dict):
+        raise CosearchError(f"{path}: damaged (not the JSON object a finished training writes); delete it, and "
+                            "the checkpoint beside it, to train this design again")
+    return metrics
