@@ -147,7 +147,7 @@ class RunDirectory:
         except ConfigError as exc:
             raise CosearchError(f"{exc}; this run's stored experiment is damaged: restore config.yaml from a copy, "
                                 f"or move it aside and continue with `cosearch run EXPERIMENT --out {self.path}`") from None
-        return config  # type: ignore[no-any-return]
+        return config
 
     def manifest(self) -> dict[str, Any]:
         """The run's manifest (empty when there is none yet).
@@ -176,10 +176,11 @@ class RunDirectory:
         except (OSError, pa.ArrowException):  # missing, empty or damaged: the manifest is the other record
             pass
         try:
-            counts = [s.get("trials") for s in self.manifest().get("sessions", []) if isinstance(s, dict)]
+            sessions = self.manifest().get("sessions", [])
         except CosearchError:
             return 0, None
-        counts = [c for c in counts if isinstance(c, int) and not isinstance(c, bool)]
+        counts: list[int] = [s["trials"] for s in sessions if isinstance(s, dict) and isinstance(s.get("trials"), int)
+                             and not isinstance(s["trials"], bool)]
         return (max(counts), self.manifest_file) if counts else (0, None)
 
     def check_nothing_lost(self) -> None:

@@ -111,7 +111,8 @@ class HardwareAccuracy:
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> HardwareAccuracy:
         """Read back what ``write_json(path, asdict(result))`` wrote (strict JSON writes NaN as null)."""
-        return cls(**{k: float("nan") if v is None else v for k, v in document.items()})
+        values: dict[str, Any] = {k: float("nan") if v is None else v for k, v in document.items()}
+        return cls(**values)
 
     def metrics(self) -> dict[str, Any]:
         """Evaluator metrics: the scalars by name, the per-draw list as a detail."""

@@ -5,10 +5,36 @@ it ends, so a killed run loses only the trials that were in flight. When a run s
 existing directory, trials a dead process left RUNNING are recorded as interrupted (kept in the
 table, not counted), baselines they carried are enqueued again, and the loop continues until
 each phase has its budget of finished trials (COMPLETE or failed by evaluation).
+
+Reproducibility across sessions: every seed of a trial (its sampler's, its evaluation seed, the
+pre-selector's draw for it) is derived from the run seed, the phase index and the trial's *slot*:
+its number less the interrupted trials before it. Each trial is sampled by a fresh sampler seeded
+for its slot (:class:`cosearch.core.samplers.PerTrialSampler`), so what it proposes depends only
+on those seeds and on the phase's stored trials, not on when the process started. With the local
+backend (one trial at a time) and deterministic evaluators this guarantees, for every shipped
+searcher (random, tpe, nsga2, nsga3, gp, qmc):
+
+* extension: a finished run continued with a larger budget (``cosearch run EXP --out DIR
+  --trials N`` or ``cosearch resume DIR --trials N``) proposes every trial exactly as a run with
+  budget ``N`` from the start would; in multi-phase plans this holds for the first phase (a later
+  phase has already run on the shorter first phase's results);
+* resume after a stop between two trials (none in flight): the run continues exactly as an
+  uninterrupted one, in every phase;
+* resume after a kill or Ctrl-C during a trial: the interrupted trial is kept as INTERRUPTED and
+  its slot re-run with the seeds it had; the samplers (which learn from COMPLETE trials only) and
+  the pre-selector ignore it, so the run continues exactly as an uninterrupted one for random,
+  tpe, nsga2 and gp, and for nsga3 unless the interrupted trial was the first of a generation
+  (then its parent selection, which may draw from the trial's generator, is kept by the study
+  and the replacement's draws differ). qmc continues one point further along its sequence (the
+  interrupted trial took a point).
+
+Backends that evaluate several trials at once (Ray) ask each trial while others are in flight,
+so their proposals depend on the order evaluations finish in, resumed or not.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import fnmatch
@@ -75,6 +101,18 @@ def pipeline_spec(experiment: Experiment, phase: Phase | None = None, run_dir: P
         listed, where = phase.evaluators, f"phases[{phase.index}].evaluators"
     evaluators = tuple((spec.type, dict(spec.options)) for spec in listed)
     return PipelineSpec(evaluators, context, str(experiment.source), where, screens_of(listed, config.constraints))
+
+
+class _Slots:
+    """A trial's *slot*: its number less the interrupted trials before it, i.e. its place among the
+    phase's trials that count. Seeds are derived from slots, not trial numbers, so the trial that
+    re-runs an interrupted one gets the seeds that one had (module docstring, "Reproducibility across sessions")."""
+
+    def __init__(self, interrupted: list[int]) -> None:
+        self.interrupted = sorted(interrupted)  # fixed during a session: trials are marked only as it ends
+
+    def of(self, number: int) -> int:
+        return number - bisect.bisect_left(self.interrupted, number)
 
 
 @dataclass
@@ -168,8 +206,9 @@ class SearchLoop:
         existing = self._study(phase)
         self._recover_interrupted(existing)
         finished = self._finished(existing)
-        sampler = make_sampler(phase.searcher.type, phase.searcher.options,
-                               derive_seed(self.config.seed, phase.index, len(existing.trials)))
+        slots = _Slots(existing.user_attrs.get(INTERRUPTED_KEY, []))
+        sampler = make_sampler(phase.searcher.type, phase.searcher.options, derive_seed(self.config.seed, phase.index),
+                               lambda number: derive_seed(self.config.seed, phase.index, slots.of(number)))
         study = self._study(phase, sampler)
         space, designs = self._enqueue(phase, study)
         preselector = self._preselector(phase, space)
@@ -184,12 +223,13 @@ class SearchLoop:
                     if preselector is not None:
                         preselector.enqueue_next(
                             study, [t.params for t, _, _ in in_flight.values()],
-                            derive_seed(self.config.seed, phase.index, len(study.get_trials(deepcopy=False))),
+                            derive_seed(self.config.seed, phase.index,
+                                        slots.of(len(study.get_trials(deepcopy=False)))),  # the next trial's
                             self.live.tracker.reference if self.live.tracker else None,
                             set(study.user_attrs.get(INTERRUPTED_KEY, [])))
                     trial = study.ask()
                     try:
-                        candidate = self._sample(space, phase, trial)
+                        candidate = self._sample(space, phase, trial, slots.of(trial.number))
                     except InvalidCandidate as exc:
                         self._tell(study, trial, phase, Outcome(None, f"invalid candidate: {exc}", 0.0))
                         finished += 1
@@ -225,8 +265,8 @@ class SearchLoop:
         stage, screen = cheap
         return Preselector(space, stage.build(), screen, self.config.objectives, phase.searcher.preselect)
 
-    def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial) -> Candidate:
-        seed = evaluation_seed(self.config.seed, self.config.common_seed, phase.index, trial.number)
+    def _sample(self, space: SearchSpace, phase: Phase, trial: optuna.trial.Trial, slot: int) -> Candidate:
+        seed = evaluation_seed(self.config.seed, self.config.common_seed, phase.index, slot)
         TrialRecord(seed=seed).store(trial)  # each part stored as soon as known: kept if the next step fails
         values = space.sample_values(trial)
         TrialRecord(values=values).store(trial)
@@ -416,6 +456,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
     with run_dir.locked():
         if run_dir.exists():
             check_same_experiment(run_dir, resolved)
+        run_dir.check_nothing_lost()
         repaired = repair_journal(run_dir.journal)
         if repaired:
             print(f"warning: {repaired}", file=sys.stderr)
@@ -427,17 +468,24 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
         backends = _PhaseBackends(experiment, specs, pipelines, run_dir)
         loop = SearchLoop(experiment, run_dir, backends.get(experiment.phases[0]), progress, backends.get)
         status = "interrupted"
+        failed = True
         try:
             loop.run()
-            status = "complete"
+            status, failed = "complete", False
         except CosearchError as exc:
             status = f"stopped: {exc}"
             raise
         finally:
             backends.close()
-            run_dir.flush()
-            table = write_results(run_dir, loop.spec, loop.storage)
-            run_dir.end_session(status, len(table))
+            try:
+                run_dir.flush()
+                table = write_results(run_dir, loop.spec, loop.storage)
+                run_dir.end_session(status, len(table))
+            except OSError as exc:  # e.g. the disk that stopped the run: report the run's own error
+                if not failed:
+                    raise
+                print(f"warning: results not written ({exc}); the journal holds every finished trial",
+                      file=sys.stderr)
     return RunResult(run_dir, table, status)
 
 
