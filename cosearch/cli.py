@@ -183,7 +183,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_cost(args: argparse.Namespace) -> int:
     import json
 
-    from cosearch.workflows.cost import cost_table, load_design_hardware, price_design, read_design
+    from cosearch.design_files import read_design
+    from cosearch.workflows.cost import cost_table, load_design_hardware, price_design
 
     design = read_design(args.design, args.timesteps)
     model = load_design_hardware(args.project_dir, args.cards, args.preset, args.node, args.set)

@@ -11,8 +11,8 @@ import pytest
 from cosearch.cli import main
 from cosearch.core.candidate import Candidate
 from cosearch.core.evaluator import EvaluationContext
+from cosearch.design_files.genome import genome_document, write_genome
 from cosearch.evaluators.cost import CostEvaluator
-from cosearch.workflows.export import genome_document, write_genome
 from cosearch.workload import canonical_genome
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ import cosearch
 from cosearch.cli import main
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import CosearchError
-from cosearch.workflows.export import genome_document, read_genome, write_genome
+from cosearch.design_files.genome import genome_document, read_genome, write_genome
 from cosearch.workload import canonical_genome
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -91,7 +91,7 @@ def test_export_cli_from_a_run_directory(write_experiment, tmp_path) -> None:
     # network CSVs for NeuroSim / XPert: one row per crossbar layer of the trial's genome
     csv_file = tmp_path / "trial1.csv"
     assert main(["export", str(run), "--trial", "1", "-o", str(csv_file), "--format", "xpert"]) == 0
-    from cosearch.workflows.cost import read_network_csv
+    from cosearch.design_files.network_csv import read_network_csv
     from cosearch.workload import network_layers
 
     shapes, mapping = read_network_csv(csv_file)
@@ -102,7 +102,7 @@ def test_export_cli_from_a_run_directory(write_experiment, tmp_path) -> None:
 
 
 def test_neurosim_csv_of_vgg16_marks_its_pooling() -> None:
-    from cosearch.workflows.cost import network_csv
+    from cosearch.design_files.network_csv import network_csv
 
     text = network_csv(Candidate(network=canonical_genome({"arch": "vgg16"}), timesteps=5), "neurosim", {})
     rows = [list(map(int, line.split(","))) for line in text.split()]

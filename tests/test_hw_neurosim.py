@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cosearch.design_files import read_design
 from cosearch.hw.cost import balanced_copies, breakdown_rows
-from cosearch.workflows.cost import load_design_hardware, price_design, read_design
+from cosearch.workflows.cost import load_design_hardware, price_design
 
 REPO = Path(__file__).resolve().parents[1]
 # DNN+NeuroSim V1.4 Inference_pytorch/NeuroSIM/NetWork_VGG8.csv: H, W, Cin, kH, kW, Cout, pooling, stride

@@ -102,7 +102,8 @@ SPIKESIM_VGG9 = {
 
 @pytest.fixture(scope="module")
 def vgg9(tmp_path_factory, spikesim):
-    from cosearch.workflows.cost import price_design, read_design
+    from cosearch.design_files import read_design
+    from cosearch.workflows.cost import price_design
 
     path = tmp_path_factory.mktemp("spikesim") / "vgg9.csv"
     path.write_text(VGG9_CSV)
