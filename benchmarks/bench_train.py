@@ -1,6 +1,6 @@
 """Learning curves on a wall-clock budget: the narrow SNASNet cell network and VGG16 at 1/8 width.
 
-Trains each network with :func:`cosearch.workflows.train.train_candidate` (SNASNet's recipe,
+Trains each network with :func:`cosearch.training.train_candidate` (SNASNet's recipe,
 ``classifier_init="width"``, T = 5, batch 64) for ``--budget`` seconds of training, with the cosine
 schedule fitted into the budget, and measures the test accuracy on all test images every
 ``--eval-every`` seconds of training (evaluation time is not training time). Writes
@@ -36,7 +36,8 @@ from torch.nn import functional as F
 from cosearch.core.candidate import Candidate
 from cosearch.data import load_dataset
 from cosearch.snn import LIF
-from cosearch.workflows.train import TrainSettings, TrainStep, make_model, to_tensor, train_candidate
+from cosearch.training import TrainSettings, TrainStep, make_model, train_candidate
+from cosearch.training.images import to_tensor
 from cosearch.workload import canonical_genome
 
 #: name -> (genome, channel scale): SNASNet's published CIFAR-10 backward cell at C = 128 x 1/8 = 16,
@@ -59,7 +60,7 @@ def curve(name: str, settings: TrainSettings, eval_every: float, out: Path, data
           timesteps: int = 5) -> list[dict[str, Any]]:
     """Train one network at ``timesteps``; rows of (step, wall_s, train_loss, test_acc). Its folder (and row
     name) is ``name``, with ``_T<timesteps>`` appended when T is not 5."""
-    from cosearch.workflows.train import evaluate
+    from cosearch.training import evaluate
 
     genome, scale = NETWORKS[name]
     candidate = Candidate(network=canonical_genome(genome), timesteps=timesteps, seed=0)

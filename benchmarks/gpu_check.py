@@ -38,7 +38,7 @@ from _common import random_backward_cells
 from cosearch.core.candidate import Candidate
 from cosearch.data import load_dataset
 from cosearch.proxy.score import ProxySettings, proxy_score
-from cosearch.workflows.train import TrainSettings, train_candidate
+from cosearch.training import TrainSettings, train_candidate
 from cosearch.workload import canonical_genome
 
 PUBLISHED_CELL = "0303 0030 2002 0200"  # SNASNet's CIFAR-10 backward cell

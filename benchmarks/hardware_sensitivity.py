@@ -39,7 +39,7 @@ from cosearch.core.candidate import Candidate
 from cosearch.data import load_dataset
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import ProxySettings, accuracy_estimate, proxy_score
-from cosearch.workflows.train import CHECKPOINT, evaluation_subset, make_model
+from cosearch.training import CHECKPOINT, evaluation_subset, make_model
 from cosearch.workload import network_slots
 
 #: (T, device, ADC bits): None = the checkpoint's T. The base setting (T of training, RRAM without

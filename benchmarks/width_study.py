@@ -3,7 +3,7 @@
 Trains 13 versions of XPert's VGG16 (family ``vgg16``: 13 conv layers, 2x2 pooling after conv 2, 4,
 7 and 10; the ``vgg16_baseline`` of experiments/cifar10_xpert.yaml, channels 64..512, T = 5, its
 hardware mapping: SAR ADC 5 bits, column sharing 8, input 8 bits) with the project's training code
-(:func:`cosearch.workflows.train.train_candidate`, SNASNet's recipe: SGD lr 0.1, cosine schedule,
+(:func:`cosearch.training.train_candidate`, SNASNet's recipe: SGD lr 0.1, cosine schedule,
 batch 64, ``classifier_init="width"``), and measures the float network's test accuracy on all test
 images. Designs:
 
@@ -51,7 +51,7 @@ import torch
 
 from cosearch.core.candidate import Candidate
 from cosearch.data import load_dataset
-from cosearch.workflows.train import TrainSettings, TrainStep, train_candidate
+from cosearch.training import TrainSettings, TrainStep, train_candidate
 from cosearch.workload import canonical_genome
 
 ROOT = Path(__file__).resolve().parents[1]

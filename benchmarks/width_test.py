@@ -64,7 +64,7 @@ def main() -> None:
     experiment = load_experiment(args.experiment)
     context, _ = model_setup(experiment)
     table = designs(Path(args.study))
-    from cosearch.search.loop import evaluation_seed
+    from cosearch.core.seeds import evaluation_seed
 
     seed = evaluation_seed(experiment.config.seed, experiment.config.common_seed, 0, 0)
     rows = [CalibrationRow(candidate(r, seed), 100.0 * float(r["accuracy"]), str(r["design"])) for _, r in table.iterrows()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -193,63 +193,24 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_hardware_accuracy(out: Path, hardware, settings, test_images) -> None:
-    """Print the trained checkpoint's accuracy as its crossbars compute it (:mod:`cosearch.accuracy.hardware`)."""
-    from cosearch.accuracy import checkpoint_accuracy
-
-    result = checkpoint_accuracy(out, hardware, test_images, settings)
-    print(f"on the candidate's hardware (t = {settings.t_inference_s:g} s): quantised {result.accuracy_quantised:.4f}, "
-          f"accuracy_hw {result.accuracy_hw:.4f} +- {result.accuracy_hw_std:.4f} ({settings.draws} device draws)")
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
-    from cosearch.core.errors import CosearchError
-    from cosearch.data import load_dataset
-    from cosearch.workflows.export import read_genome
-    from cosearch.workflows.train import TrainSettings, train_candidate
+    from cosearch.workflows.train import prepare_training
 
-    source = Path(args.source)
-    config = None
-    if source.is_dir():
-        from cosearch.run_dir import RunDirectory
-        from cosearch.workflows.export import candidate_from_document, trial_document
-
-        if args.trial is None:
-            raise CosearchError(f"{source} is a run directory: say which trial to train with --trial N")
-        config = RunDirectory(source).read_config()
-        candidate = candidate_from_document(trial_document(source, args.trial), f"{source} trial {args.trial}")
-        out = Path(args.out) if args.out else source / "train" / f"trial_{args.trial}"
-        data = dict(config.get("data") or {})
-    else:
-        candidate, _ = read_genome(source)
-        out = Path(args.out) if args.out else Path("runs") / "train" / source.stem
-        data = {}
-    if args.data_root:
-        data["root"] = str(Path(args.data_root).resolve())
-    elif data.get("root") and not Path(str(data["root"])).expanduser().exists():
-        data.pop("root")  # a root relative to the experiment folder: fall back to $COSEARCH_DATA
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "channel_scale": args.channel_scale,
+               "train_size": args.train_size or None, "test_size": args.test_size or None, "augment": not args.no_augment,
+               "device": args.device, "classifier_init": args.classifier_init, "time_budget_s": args.time_budget}
+    hardware = {"draws": args.draws, "t_inference_s": args.t_inference} if args.hardware else None
+    job = prepare_training(args.source, options, trial=args.trial, out=args.out, data_root=args.data_root,
+                           hardware=hardware)
     _set_threads(args.threads)
-    settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             channel_scale=args.channel_scale, train_size=args.train_size or None,
-                             test_size=args.test_size or None, augment=not args.no_augment, device=args.device, seed=candidate.seed,
-                             classifier_init=args.classifier_init, time_budget_s=args.time_budget)
-    settings.check("--", candidate.network)
-    hardware = hardware_settings = None
-    if args.hardware:  # checked (cards loaded) before training
-        from cosearch.accuracy import HardwareEvalSettings
-        from cosearch.hw import load_hardware_section
-
-        hardware_settings = HardwareEvalSettings(draws=args.draws, t_inference_s=args.t_inference)
-        hardware_settings.check("", "cosearch train --hardware")
-        hardware = load_hardware_section(None, (config or {}).get("hardware"))
-    test_images = load_dataset(data, split="test")
-    result = train_candidate(candidate, load_dataset(data, split="train"), test_images,
-                             settings, out, resume=args.resume, progress=not args.no_progress)
+    result = job.train(resume=args.resume, progress=not args.no_progress)
     print(f"test accuracy: {result.test_acc:.4f} ({result.settings['test_images']} images, "
           f"{result.epochs} epochs, {result.train_time_s:.0f} s training)")
-    if hardware is not None:
-        _report_hardware_accuracy(out, hardware, hardware_settings, test_images)
-    print(f"checkpoint and metrics: {out}")
+    measured, settings = job.hardware_accuracy(), job.hardware_settings
+    if measured is not None and settings is not None:
+        print(f"on the candidate's hardware (t = {settings.t_inference_s:g} s): quantised {measured.accuracy_quantised:.4f}, "
+              f"accuracy_hw {measured.accuracy_hw:.4f} +- {measured.accuracy_hw_std:.4f} ({settings.draws} device draws)")
+    print(f"checkpoint and metrics: {job.out}")
     return 0
 
 
@@ -312,7 +273,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"{summary['seconds_per_candidate']:.2f} s/candidate; outputs: {summary['out_dir']} "
               "(topologies.csv, summary.json, scatter.html)")
         return 0
-    from cosearch.workflows.train import TrainSettings
+    from cosearch.training import TrainSettings
 
     TrainSettings(epochs=args.epochs, batch_size=args.batch_size, channel_scale=args.channel_scale,
                   train_size=args.train_size or None, test_size=args.test_size, device=args.device).check("--")
@@ -362,14 +323,11 @@ def _print_frame(frame: pd.DataFrame, title: str) -> None:
         print(frame.to_string(index=False) if len(frame) else "(empty)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cosearch",
-        description="Hardware-aware neural-architecture co-search of SNNs on IMC crossbars.",
-    )
-    parser.add_argument("--version", action="version", version=f"cosearch {__version__}")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+#: The ``add_subparsers`` object that every ``_add_*_verb`` adds its verb to (argparse's own, private, name).
+_Verbs: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
+
+def _add_run_verb(verbs: _Verbs) -> None:
     run = verbs.add_parser("run", help="run an experiment (continues it if its run directory exists)",
                            description="Run an experiment YAML; an existing run directory is continued.")
     run.add_argument("experiment", help="experiment YAML, e.g. experiments/cifar10_xpert.yaml")
@@ -380,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_flags(run)
     run.set_defaults(func=_cmd_run)
 
+
+def _add_check_verb(verbs: _Verbs) -> None:
     check = verbs.add_parser("check", help="check an experiment without running a trial",
                              description="Run every check `cosearch run` makes before trial 0 (config, space "
                                          "against the network family and the hardware cards, metrics, sampler "
@@ -388,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--data-root", help="dataset folder (else data.root, else $COSEARCH_DATA)")
     check.set_defaults(func=_cmd_check)
 
+
+def _add_resume_verb(verbs: _Verbs) -> None:
     resume = verbs.add_parser("resume", help="continue a run directory from its stored config",
                               description="Continue a run from RUN_DIR/config.yaml (after a crash or kill).")
     resume.add_argument("run_dir", help="run directory, e.g. runs/cifar10_xpert")
@@ -395,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_flags(resume)
     resume.set_defaults(func=_cmd_resume)
 
+
+def _add_submit_verb(verbs: _Verbs) -> None:
     submit = verbs.add_parser("submit", help="run an experiment on a Ray cluster as a Ray job",
                               description="Upload this project as a Ray job's working directory and run the "
                                           "experiment there with the ray backend.")
@@ -409,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--wait-timeout", type=float, default=3600.0, help="seconds to wait with --wait")
     submit.set_defaults(func=_cmd_submit)
 
+
+def _add_reproduce_verb(verbs: _Verbs) -> None:
     reproduce = verbs.add_parser("reproduce", help="compare the shipped experiments' runs with the papers' claims",
                                  description="Write the reproduction report (Markdown) from the run directories "
                                              "of the shipped experiments.")
@@ -417,12 +383,16 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--notes", help="Markdown file appended as 'Where and why cosearch differs'")
     reproduce.set_defaults(func=_cmd_reproduce)
 
+
+def _add_report_verb(verbs: _Verbs) -> None:
     report = verbs.add_parser("report", help="print a run's Pareto set",
                               description="Print the Pareto set of a run directory (rebuilt from its journal).")
     report.add_argument("run_dir", help="run directory")
     report.add_argument("--params", type=int, default=6, help="parameter columns to show (default 6)")
     report.set_defaults(func=_cmd_report)
 
+
+def _add_dashboard_verb(verbs: _Verbs) -> None:
     dashboard = verbs.add_parser("dashboard", help="write a run's HTML dashboard (Pareto fronts, hardware maps)",
                                  description="Write one self-contained HTML dashboard of a run directory.")
     dashboard.add_argument("run_dir", help="run directory")
@@ -431,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="other run directories to overlay on the Pareto plot")
     dashboard.set_defaults(func=_cmd_dashboard)
 
+
+def _add_export_verb(verbs: _Verbs) -> None:
     export = verbs.add_parser("export", help="write trials' architectures as YAML/JSON genome files",
                               description="Write the Candidate (genome, timesteps, hardware mapping, seed) and "
                                           "metrics of trials as genome files; rebuild with cosearch.build(FILE).")
@@ -442,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="genome file format, or a NeuroSim / XPert network CSV (default yaml)")
     export.set_defaults(func=_cmd_export)
 
+
+def _add_cost_verb(verbs: _Verbs) -> None:
     cost = verbs.add_parser("cost", help="price one design (genome file or NeuroSim/XPert network CSV), no search",
                             description="Per-layer and per-component energy, latency and area of one design, "
                                         "and its totals (docs/hw_model.md).")
@@ -457,6 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--json", action="store_true", help="print JSON (metrics and breakdown) instead of tables")
     cost.set_defaults(func=_cmd_cost)
 
+
+def _add_train_verb(verbs: _Verbs) -> None:
     train = verbs.add_parser("train", help="train a trial's SNN (or a genome file) with surrogate-gradient BPTT",
                              description="SNASNet recipe: SGD lr 0.1, momentum 0.9, wd 5e-4, cosine to 0.01x, "
                                          "batch 64, random crop + flip. Checkpoints every epoch.")
@@ -481,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_flags(train, epochs=10, channel_scale=1.0, train_size=None)
     train.set_defaults(func=_cmd_train)
 
+
+def _add_validate_verb(verbs: _Verbs) -> None:
     validate = verbs.add_parser("validate", help="rank correlation of the proxy score with trained accuracy",
                                 description="Draw K candidates from an experiment's space, score them with the "
                                             "proxy, train each for E epochs, report Kendall tau / Spearman rho "
@@ -504,8 +482,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_flags(validate, epochs=2, channel_scale=0.125, train_size=1024)
     validate.set_defaults(threads=1)
     validate.set_defaults(func=_cmd_validate)
-    return parser
 
+
+#: One function per verb, in the order ``cosearch --help`` lists them.
+_VERBS = (_add_run_verb, _add_check_verb, _add_resume_verb, _add_submit_verb, _add_reproduce_verb, _add_report_verb,
+          _add_dashboard_verb, _add_export_verb, _add_cost_verb, _add_train_verb, _add_validate_verb)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cosearch",
+        description="Hardware-aware neural-architecture co-search of SNNs on IMC crossbars.",
+    )
+    parser.add_argument("--version", action="version", version=f"cosearch {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for add_verb in _VERBS:
+        add_verb(verbs)
+    return parser
 
 #: Longest error line printed [characters]; longer ones (a huge value quoted back) keep both ends.
 MAX_MESSAGE = 2000

@@ -21,7 +21,7 @@ from cosearch.hw import load_hardware_section
 from cosearch.hw.device import IdealCells
 from cosearch.proxy.noise import LayerMapping, install_adc
 from cosearch.snn.protocol import SpikingNetwork
-from cosearch.workflows.train import CHECKPOINT, TrainSettings, make_model, train_candidate
+from cosearch.training import CHECKPOINT, TrainSettings, make_model, train_candidate
 from cosearch.workload import canonical_genome
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

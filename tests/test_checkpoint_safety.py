@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cosearch.core.errors import CosearchError
-from cosearch.workflows.train import load_checkpoint
+from cosearch.training import load_checkpoint
 
 
 class Payload:

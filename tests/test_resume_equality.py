@@ -18,9 +18,10 @@ from test_cheap_first import CONSTRAINT, CountingScore, _evaluators
 from cosearch.cli import main
 from cosearch.config import load_experiment
 from cosearch.core.samplers import SAMPLERS, PerTrialSampler, make_sampler
+from cosearch.core.seeds import derive_seed
 from cosearch.results import load_table
 from cosearch.run_dir import RunDirectory
-from cosearch.search.loop import SearchLoop, derive_seed, run_experiment
+from cosearch.search.loop import SearchLoop, run_experiment
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the GP sampler's small torch fits: ~10x faster
 

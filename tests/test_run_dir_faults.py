@@ -19,7 +19,7 @@ from optuna.storages.journal import JournalFileBackend
 from cosearch.cli import MAX_MESSAGE, main
 from cosearch.core.errors import CosearchError
 from cosearch.search.backend import LocalBackend
-from cosearch.workflows.train import load_checkpoint
+from cosearch.training import load_checkpoint
 
 TRIALS = 6
 

@@ -11,7 +11,7 @@ import yaml
 
 from cosearch.cli import main
 from cosearch.core.errors import ConfigError
-from cosearch.search.loop import derive_seed
+from cosearch.core.seeds import derive_seed
 from cosearch.tables import spikenas
 from cosearch.workflows.validate import run_benchmark_validation
 

@@ -11,18 +11,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-import cosearch.workflows.train as train_module
+import cosearch.training.loop as loop_module
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.data import ImageSet
-from cosearch.workflows.train import (
-    TrainSettings,
-    augment,
-    cosine_factor,
-    make_model,
-    read_metrics,
-    train_candidate,
-)
+from cosearch.training import TrainSettings, make_model, read_metrics, train_candidate
+from cosearch.training.images import augment
+from cosearch.training.schedule import cosine_factor
 from cosearch.workload import canonical_genome
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -134,7 +129,7 @@ def test_resume_continues_from_the_checkpoint_epoch(tmp_path, monkeypatch) -> No
     reference = train_candidate(tiny_candidate(), images, images, settings, tmp_path / "ref", progress=False)
 
     saves = {"n": 0}
-    real_save = train_module._atomic_save
+    real_save = loop_module.save_checkpoint
 
     def save_then_crash(obj, path):
         real_save(obj, path)
@@ -142,10 +137,10 @@ def test_resume_continues_from_the_checkpoint_epoch(tmp_path, monkeypatch) -> No
         if saves["n"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_atomic_save", save_then_crash)
+    monkeypatch.setattr(loop_module, "save_checkpoint", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
         train_candidate(tiny_candidate(), images, images, settings, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(train_module, "_atomic_save", real_save)
+    monkeypatch.setattr(loop_module, "save_checkpoint", real_save)
     assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["epoch"] == 2
     resumed = train_candidate(tiny_candidate(), images, images, settings, tmp_path / "cut", resume=True,
                               progress=False)

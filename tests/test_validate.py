@@ -81,7 +81,7 @@ def test_validate_end_to_end_writes_its_outputs(tmp_path) -> None:
 
 def test_finished_trainings_are_reused_only_with_the_same_settings() -> None:
     from cosearch.core.candidate import Candidate
-    from cosearch.workflows.train import TrainSettings
+    from cosearch.training import TrainSettings
     from cosearch.workflows.validate import _same_training
 
     candidate = Candidate(network={"arch": "vgg16"}, timesteps=2, seed=3)

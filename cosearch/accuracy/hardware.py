@@ -37,17 +37,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from cosearch.core.candidate import Candidate
-from cosearch.core.errors import ConfigError
+from cosearch.core.seeds import derive_seed
+from cosearch.core.settings import Number, Rule, Settings
 from cosearch.data import ImageSet
 from cosearch.hw import HardwareModel, map_candidates
 from cosearch.hw.device import IdealCells
@@ -60,16 +61,16 @@ from cosearch.proxy.noise import (
     program_network,
 )
 from cosearch.snn.protocol import SpikingNetwork
-from cosearch.workflows.train import CHECKPOINT, evaluate, evaluation_subset, load_checkpoint, make_model
+from cosearch.training import CHECKPOINT, evaluate, evaluation_subset, load_checkpoint, make_model
 from cosearch.workload import network_layers
 
 #: Mixed into the seed of every device draw (:func:`draw_seed`).
 DRAW_SEED_SALT = 0xD1A
 
 
-@dataclass(frozen=True)
-class HardwareEvalSettings:
-    """How ``accuracy_hw`` is measured.
+class HardwareEvalSettings(Settings):
+    """How ``accuracy_hw`` is measured (a pydantic model: values of the wrong type are refused when it
+    is made, :meth:`parse` names them; :meth:`check` checks the ranges).
 
     Attributes:
         draws: seeded device draws averaged (>= 1).
@@ -80,20 +81,25 @@ class HardwareEvalSettings:
     use CPU generators.
     """
 
-    draws: int = 5
-    t_inference_s: float = 0.0
-    batch_size: int = 256
+    draws: Annotated[int, Rule("an integer >= 1", lambda value: value >= 1)] = 5
+    t_inference_s: Annotated[Number, Rule("a number of seconds >= 0",
+                                          lambda value: math.isfinite(value) and value >= 0)] = 0.0
+    batch_size: Annotated[int, Rule("an integer >= 1", lambda value: value >= 1)] = 256
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any], where: str = "hardware_eval", source: str = "") -> HardwareEvalSettings:
+        """Settings from a YAML mapping or CLI values; ConfigError naming ``source`` and ``<where>.<key>``
+        for an unknown key or a value of the wrong type."""
+        return cls.from_values(values, _key_under(where), source)
 
     def check(self, where: str = "hardware_eval", source: str = "") -> None:
         """ConfigError naming ``source`` and ``<where>.<key>`` for a value out of range."""
-        prefix = f"{where}." if where else ""
-        if not isinstance(self.draws, int) or isinstance(self.draws, bool) or self.draws < 1:
-            raise ConfigError(source, f"{prefix}draws", f"must be an integer >= 1 (got {self.draws!r})")
-        if not (isinstance(self.t_inference_s, (int, float)) and math.isfinite(self.t_inference_s)
-                and self.t_inference_s >= 0):
-            raise ConfigError(source, f"{prefix}t_inference_s", f"must be a number of seconds >= 0 (got {self.t_inference_s!r})")
-        if not isinstance(self.batch_size, int) or isinstance(self.batch_size, bool) or self.batch_size < 1:
-            raise ConfigError(source, f"{prefix}batch_size", f"must be an integer >= 1 (got {self.batch_size!r})")
+        self.check_rules(_key_under(where), source)
+
+
+def _key_under(where: str) -> Callable[[str], str]:
+    """Setting name -> ``<where>.<name>`` (just the name when ``where`` is empty)."""
+    return lambda name: f"{where}.{name}" if where else name
 
 
 @dataclass
@@ -170,7 +176,7 @@ def ideal_cells(hardware: HardwareModel) -> HardwareModel:
 
 def draw_seed(candidate: Candidate, draw: int) -> int:
     """Seed of device draw ``draw`` (0, 1, ...) of ``candidate``; 32 bits, stable across platforms."""
-    return int(np.random.SeedSequence([int(candidate.seed), DRAW_SEED_SALT, int(draw)]).generate_state(1)[0])
+    return derive_seed(candidate.seed, DRAW_SEED_SALT, draw)
 
 
 def analog_input_bits(net: SpikingNetwork, candidate: Candidate, hardware: HardwareModel) -> dict[int, int]:
@@ -235,7 +241,7 @@ def checkpoint_accuracy(out_dir: str | Path, hardware: HardwareModel, test_image
                         mapping: Mapping[str, Any] | None = None) -> HardwareAccuracy:
     """:func:`hardware_accuracy` of the network a training left in ``out_dir/checkpoint.pt``, on the
     test images that training reports (its ``test_size`` subset, seeded as
-    :func:`cosearch.workflows.train.train_candidate` draws it), on the CPU.
+    :func:`cosearch.training.train_candidate` draws it), on the CPU.
 
     ``mapping``: hardware mapping keys to evaluate under instead of the trained candidate's
     (e.g. ``{"device": "pcm", "adc_bits": 4}``).
@@ -253,12 +259,8 @@ def checkpoint_accuracy(out_dir: str | Path, hardware: HardwareModel, test_image
 
 
 def settings_from_mapping(options: Mapping[str, Any], where: str) -> HardwareEvalSettings:
-    """:class:`HardwareEvalSettings` from a YAML mapping; ConfigError naming ``<where>.<key>``."""
-    allowed = [f.name for f in dataclasses.fields(HardwareEvalSettings)]
-    for key in options:
-        if key not in allowed:
-            raise ConfigError("", f"{where}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
-    settings = HardwareEvalSettings(**dict(options))
+    """:class:`HardwareEvalSettings` from a YAML mapping, checked; ConfigError naming ``<where>.<key>``."""
+    settings = HardwareEvalSettings.parse(options, where)
     settings.check(where)
     return settings
 

@@ -60,7 +60,7 @@ class EvaluationContext:
             evaluator's checkpoints); None outside a run (e.g. preflight).
         seed: the experiment's seed; common_seed: its ``common_seed`` (an evaluator that scores
             designs of its own, such as the accuracy model's calibration designs, seeds them as the
-            loop seeds candidates: :func:`cosearch.search.loop.evaluation_seed`).
+            loop seeds candidates: :func:`cosearch.core.seeds.evaluation_seed`).
         upstream: the evaluators listed before this one, as ``(name, options)`` (set by
             :meth:`cosearch.search.pipeline.PipelineSpec.build`), so an evaluator can produce the
             same upstream metrics for designs of its own.

@@ -34,24 +34,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from cosearch.accuracy.hardware import HardwareAccuracy, checkpoint_accuracy, settings_from_mapping
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
 from cosearch.core.files import write_json
+from cosearch.core.seeds import derive_seed
 from cosearch.data import ImageSet, load_dataset, locate_data
 from cosearch.hw import load_hardware_section
 from cosearch.snn.threads import use_cpu_threads
-from cosearch.workflows.train import TrainSettings, train_candidate
+from cosearch.training import TrainSettings, train_candidate
 from cosearch.workload import narrowest_channels_lost
 
-#: Options of :class:`TrainEvaluator` that differ from :class:`~cosearch.workflows.train.TrainSettings`'s
+#: Options of :class:`TrainEvaluator` that differ from :class:`~cosearch.training.TrainSettings`'s
 #: defaults (any other field of it but ``seed`` may be set too; ``hardware_eval``:
 #: :class:`~cosearch.accuracy.HardwareEvalSettings`).
 DEFAULTS: dict[str, Any] = {"epochs": 2, "channel_scale": 0.125, "train_size": 1024, "test_size": 512,
@@ -71,7 +70,7 @@ class TrainEvaluator(Evaluator):
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         super().__init__(options, context)
-        allowed = [f.name for f in fields(TrainSettings) if f.name != "seed"] + ["hardware_eval"]
+        allowed = [name for name in TrainSettings.model_fields if name != "seed"] + ["hardware_eval"]
         unknown = [key for key in self.options if key not in allowed]
         if unknown:
             raise ConfigError("", f"options.{unknown[0]}", f"unknown train option (allowed: {', '.join(allowed)})")
@@ -80,7 +79,7 @@ class TrainEvaluator(Evaluator):
         if not isinstance(hardware_eval, Mapping):
             raise ConfigError("", "options.hardware_eval", "must be a mapping of draws, t_inference_s, batch_size")
         self.eval_settings = settings_from_mapping(hardware_eval, "options.hardware_eval")
-        self.settings = TrainSettings(**options)
+        self.settings = TrainSettings.parse(options, "options.")
         self.settings.check("options.")
         self._data = locate_data(self.context.data, self.context.experiment_dir)
         self._splits: dict[str, ImageSet] = {}
@@ -99,10 +98,10 @@ class TrainEvaluator(Evaluator):
 
     def design(self, candidate: Candidate) -> tuple[str, Candidate]:
         """(checkpoint key, the candidate as trained: same design, seed derived from the key)."""
-        settings = {f.name: getattr(self.settings, f.name) for f in fields(self.settings) if f.name != "seed"}
-        document = {**candidate.design(), "train": settings, "hardware_eval": asdict(self.eval_settings)}
+        settings = self.settings.model_dump(exclude={"seed"})
+        document = {**candidate.design(), "train": settings, "hardware_eval": self.eval_settings.model_dump()}
         digest = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
-        seed = int(np.random.SeedSequence(int(digest[:16], 16)).generate_state(1)[0])
+        seed = derive_seed(int(digest[:16], 16))
         trained = Candidate(network=candidate.network, timesteps=candidate.timesteps, hardware=candidate.hardware,
                             seed=seed)
         return digest[:16], trained
@@ -115,7 +114,7 @@ class TrainEvaluator(Evaluator):
                                 "run it from an experiment (cosearch run)")
         key, trained = self.design(candidate)
         out = Path(self.context.run_dir) / "train" / key
-        settings = TrainSettings(**{**asdict(self.settings), "seed": trained.seed})
+        settings = self.settings.model_copy(update={"seed": trained.seed})
         result = train_candidate(trained, self.images("train"), self.images("test"), settings, out, resume=True,
                                  progress=False)
         measured = self._hardware(out)

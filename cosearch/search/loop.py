@@ -58,6 +58,7 @@ from cosearch.core.evaluator import EvaluationContext, Outcome
 from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimization
 from cosearch.core.record import INTERRUPTED_KEY, TrialRecord
 from cosearch.core.samplers import make_sampler
+from cosearch.core.seeds import derive_seed, evaluation_seed
 from cosearch.journal import repair_journal
 from cosearch.results import REFERENCE_LABELS, RunSpec, reference_point, reference_rule, study_name, write_results
 from cosearch.run_dir import RunDirectory
@@ -67,19 +68,6 @@ from cosearch.search.preflight import preflight
 from cosearch.search.preselect import Preselector
 from cosearch.search.progress import SearchProgress
 from cosearch.space import SearchSpace, with_fixed
-
-
-def derive_seed(*parts: int) -> int:
-    """A 32-bit seed from integers (run seed, phase, trial ...), stable across platforms."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
-def evaluation_seed(run_seed: int, common_seed: bool, *parts: int) -> int:
-    """A candidate's evaluation seed: with ``common_seed`` (the experiment key) the run seed's, shared by
-    every candidate (same initial-weight stream, batches and noise draws: candidates differ only by
-    their design), else one derived from the run seed and ``parts`` (phase and trial number, or what
-    identifies the candidate)."""
-    return derive_seed(run_seed) if common_seed else derive_seed(run_seed, *parts)
 
 
 def pipeline_spec(experiment: Experiment, phase: Phase | None = None, run_dir: Path | None = None) -> PipelineSpec:
@@ -496,4 +484,4 @@ def trial_count(table: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in table["state"].value_counts().items()}
 
 
-__all__ = ["RunResult", "SearchLoop", "derive_seed", "evaluation_seed", "pipeline_spec", "run_experiment", "trial_count"]
+__all__ = ["RunResult", "SearchLoop", "pipeline_spec", "run_experiment", "trial_count"]

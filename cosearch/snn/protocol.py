@@ -50,7 +50,7 @@ class SpikingNetwork(nn.Module, ABC):
     def init_for_training(self) -> None:
         """Adjust the freshly initialised weights before training (default: keep them).
 
-        Only training calls it (:func:`cosearch.workflows.train.make_model`); the proxy scores
+        Only training calls it (:func:`cosearch.training.make_model`); the proxy scores
         the network exactly as :func:`cosearch.snn.build` initialises it.
         """
 

@@ -264,7 +264,7 @@ def topology_candidate(topology: str, seed: int, common_seed: bool = False) -> C
     and the topology alone (:func:`topology_number`). Either way a topology scores the same
     whichever other topologies are scored beside it.
     """
-    from cosearch.search.loop import evaluation_seed
+    from cosearch.core.seeds import evaluation_seed
 
     genome = canonical_genome({"arch": "snasnet", "nodes": 4, "channels": CHANNELS,
                                "edge_op": snasnet_edge_ops(topology)})
