@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -103,6 +104,12 @@ class Correlation:
     spearman_rho: float
     spearman_ci: tuple[float, float]
     level: float = 0.95
+
+    def summary(self) -> dict[str, Any]:
+        """``kendall_tau``, ``kendall_ci``, ``spearman_rho``, ``spearman_ci`` as a ``summary.json`` holds
+        them (intervals as lists)."""
+        return {"kendall_tau": self.kendall_tau, "kendall_ci": list(self.kendall_ci),
+                "spearman_rho": self.spearman_rho, "spearman_ci": list(self.spearman_ci)}
 
 
 def correlate(scores: Sequence[float] | np.ndarray, accuracies: Sequence[float] | np.ndarray, resamples: int = 2000, level: float = 0.95,

@@ -22,19 +22,26 @@ PE cycles with ``D`` copies of its weights (``chip.max_duplication``, or spare t
 (``sequential``, ``overlap`` at ``start_fraction``, ``synchronous``), which gives the inference
 latency and the period (the slowest stage, or the latency when inferences do not overlap). Ops
 count 2 * M * R * Cout per layer run (XPert's count), times the runs; TOPS use the period.
+
+Where the physics lives: :mod:`cosearch.hw.array` holds the crossbar side (each layer's device
+constants, :class:`~cosearch.hw.array.ArrayGeometry` with the counts above, the array's read
+energy and cell area); the level classes of :mod:`cosearch.hw.levels` price their own events
+(MUX, DAC, shift-add, temporary buffer, LIF, buffers, H-tree) and hold the copy rule
+(``Chip.copies``), tile placement (``Tile.place``) and layer overlap (``Pipeline.timeline``).
+:func:`price` composes them: :func:`schedule` (latency, copies, pipeline), ``_areas``, ``_energies``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from cosearch.hw.device import Device
-from cosearch.hw.levels import Chip, Pipeline
+from cosearch.hw.array import ArrayGeometry, LayerDevices, array_geometry
+from cosearch.hw.levels import balanced_copies as balanced_copies  # re-exported: NeuroSim's copy rule
 from cosearch.hw.mapping import LayerArrays
 from cosearch.hw.model import HardwareModel
 
@@ -114,224 +121,144 @@ class CostArrays:
 
 def price(layers: LayerArrays, model: HardwareModel) -> CostArrays:
     """Energy, latency and area of every layer of every candidate (see module docstring)."""
-    devices = [model.devices[name] for name in model.device_names]
-    bits_per_cell = np.array([d.bits_per_cell for d in devices], dtype=float)[layers.device]
-    cell_area_f2 = np.array([d.cell_area_f2 for d in devices])[layers.device]
-    v_read = np.array([d.read_voltage_v for d in devices])[layers.device]
-    g_mean = np.array([d.g_mean_s for d in devices])[layers.device]
-    fixed_read = _optional_per_layer(devices, "array_read_energy_pj", layers.device)
-    column_ns = _optional_per_layer(devices, "column_time_ns", layers.device)
-    footprint = _optional_per_layer(devices, "subarray_footprint_um2", layers.device)
-    f_um = model.chip.node.feature_um
-    pe, tile, chip, peripherals = model.pe, model.tile, model.chip, model.peripherals
+    devices = LayerDevices.of(model, layers.device)
+    geometry = array_geometry(layers, devices.bits_per_cell, model.pe)
     valid = layers.valid
-
-    x = layers.xbar_size
-    s = layers.column_sharing
-    rows = layers.cin * layers.kernel**2
-    columns = layers.cout * np.ceil(layers.weight_bits / bits_per_cell)
-    p = np.ceil(rows / x)
-    q = np.ceil(columns / x)
-    crossbars = p * q * valid
-    g = np.ceil(p / pe.xbars_per_pe)
-    pes = g * q * valid
-    groups = g if pe.analog_psum else p
-    rows_xb = rows / p
-    read_groups = np.ceil(rows_xb / pe.rows_per_read) if pe.rows_per_read else np.ones_like(rows_xb)
-    rows_read = rows_xb / read_groups  # rows driven together in one read
-    conversions = groups * columns * read_groups  # per pass
-    adcs = groups * q * np.ceil(x / s) * valid
-    rows_at_adc = rows_read * (p / g if pe.analog_psum else 1.0)
-    a = layers.activity
-    busy = 1.0 - (1.0 - a) ** rows_read  # probability a read has an active row
-
-    b = layers.input_bits
-    passes = layers.positions * b  # per run
     runs = np.where(layers.per_timestep, layers.timesteps[:, None], 1.0)
     t_conv = model.adc.latency_ns[layers.adc_type, layers.adc_bits]
-    accumulator_bits = layers.adc_bits + layers.weight_bits + b
-
-    def fixed_or(fixed: float, computed: np.ndarray | float) -> np.ndarray | float:
-        return computed if np.isnan(fixed) else fixed
-
-    # ----------------------------------------------------------- energy per run
-    conducting_ns = np.where(np.isnan(column_ns), t_conv, column_ns)  # the column current flows this long
-    column_pj = a * rows_at_adc * v_read**2 * g_mean * conducting_ns * 1e3  # V^2 * S * ns -> pJ
-    array = np.where(np.isnan(fixed_read), passes * conversions * column_pj,
-                     passes * p * q * s * read_groups * busy * np.nan_to_num(fixed_read))
-    converted = passes * conversions * busy
-    row_pj = model.crossbar.row_wire_cap_ff_per_um * x * np.sqrt(cell_area_f2) * f_um * v_read**2 * 1e-3  # fF*V^2 -> pJ
-    accesses = passes * pes
-    bits_in = passes * q * rows
-
-    # ------------------------------------------------ latency, copies and area
-    cycle_ns = read_groups * s * t_conv + peripherals.shift_add.latency_ns  # one PE cycle
-    per_position = b * (layers.cout if chip.pipeline.serial_unit == "neuron" else 1.0)  # PE cycles
-    positions = np.maximum(layers.positions, 1.0)
-    one_copy_tiles = pes / tile.pes_per_tile if tile.shared else np.ceil(pes / tile.pes_per_tile)
-    copies = _duplication(positions * per_position * cycle_ns * runs * valid, one_copy_tiles, positions, chip, layers)
-    stage = np.ceil(positions / copies) * per_position * cycle_ns * runs * valid
-    if tile.shared:
-        chip_tiles = np.ceil((copies * one_copy_tiles).sum(axis=1) - 1e-9)
-        used = (copies * one_copy_tiles).sum(axis=1, keepdims=True)
-        tiles = copies * one_copy_tiles * np.divide(chip_tiles[:, None], used, out=np.zeros_like(used), where=used > 0)
-    else:
-        tiles = copies * one_copy_tiles
-        chip_tiles = tiles.sum(axis=1)
-    area = _component_areas(layers, model, crossbars, adcs, pes, tiles, cell_area_f2, s, accumulator_bits, footprint)
-    for name in _COPIED:
-        area[name] = area[name] * copies
-    copy_area = sum(area[name] for name in (*_COPIED, "tile_buffer", "interconnect"))
-    tile_area = copy_area / np.maximum(tiles, 1e-12)  # one tile of the layer: H-tree length sqrt(area)
-    interconnect = tile.interconnect
-    wire_bit_pj = fixed_or(interconnect.energy_per_bit_pj,
-                           interconnect.wire_energy_per_bit_mm_pj * np.sqrt(tile_area) * 1e-3)
-    energy = {
-        "array": array,
-        "adc": converted * model.adc.energy_pj[layers.adc_type, layers.adc_bits],
-        "mux": converted * peripherals.mux.energy_pj,
-        "dac": passes * q * rows * a * fixed_or(peripherals.dac.energy_pj, row_pj),
-        "shift_add": converted * fixed_or(peripherals.shift_add.energy_pj,
-                                          peripherals.shift_add.energy_per_bit_pj * accumulator_bits),
-        "temp_buffer": passes * adcs * read_groups * busy * peripherals.temp_buffer.energy_pj,
-        "tile_buffer": accesses * tile.buffer.energy_per_access_pj + bits_in * tile.buffer.energy_per_bit_pj,
-        "global_buffer": accesses * chip.global_buffer.energy_per_access_pj
-        + layers.positions * (layers.cin * b + layers.cout) * chip.global_buffer.energy_per_bit_pj,
-        "interconnect": accesses * interconnect.energy_per_access_pj + bits_in * wire_bit_pj,
-    }
-    energy = {name: value * runs * valid for name, value in energy.items()}
-    energy["lif"] = layers.positions * layers.cout * peripherals.lif.energy_pj * layers.timesteps[:, None] * valid
-
-    share, latency, period = _pipeline(stage, valid, chip.pipeline)
-    ops = 2.0 * layers.positions * rows * layers.cout * runs * valid
+    accumulator_bits = layers.adc_bits + layers.weight_bits + layers.input_bits
+    timing = schedule(layers, model, geometry, t_conv, runs)
+    area = _areas(layers, model, devices, geometry, timing.copies, timing.tiles, accumulator_bits)
+    energy = _energies(layers, model, devices, geometry, t_conv, accumulator_bits, _tile_area(area, timing.tiles), runs)
     return CostArrays(
         energy_pj=energy,
         area_um2=area,
-        latency_ns=share,
-        stage_ns=stage,
-        inference_latency_ns=latency,
-        period_ns=period,
-        ops=ops,
-        crossbars=crossbars,
-        pes=pes,
-        tiles=tiles,
-        duplication=copies * valid,
-        chip_tiles=chip_tiles,
-        pe_cycles=accesses * runs * valid,
-        global_buffer_area_um2=chip.global_buffer.area_um2,
+        latency_ns=timing.share,
+        stage_ns=timing.stage,
+        inference_latency_ns=timing.latency,
+        period_ns=timing.period,
+        ops=2.0 * layers.positions * geometry.rows * layers.cout * runs * valid,
+        crossbars=geometry.crossbars,
+        pes=geometry.pes,
+        tiles=timing.tiles,
+        duplication=timing.copies * valid,
+        chip_tiles=timing.chip_tiles,
+        pe_cycles=layers.positions * layers.input_bits * geometry.pes * runs * valid,
+        global_buffer_area_um2=model.chip.global_buffer.area_um2,
     )
 
 
-def _optional_per_layer(devices: Sequence[Device], name: str, index: np.ndarray) -> np.ndarray:
-    """An optional device value (``None`` -> NaN) at every layer of every candidate."""
-    values = [getattr(d, name) for d in devices]
-    return np.array([np.nan if v is None else v for v in values])[index]
+@dataclass(frozen=True)
+class Schedule:
+    """Copies, tiles and timing of a batch: ``[n, L]`` per layer, ``[n]`` per candidate.
 
-
-def _duplication(stage_one: np.ndarray, tiles_one: np.ndarray, positions: np.ndarray, chip: Chip,
-                 layers: LayerArrays) -> np.ndarray:
-    """Copies of each layer's weights ``[n, L]`` (a copy computes a share of the output positions).
-
-    ``chip.duplication: balance_inputs`` is :func:`balanced_copies` (NeuroSim V1.4). Otherwise
-    ``chip.max_duplication`` copies every layer (at most one per output position); a tile budget
-    ``chip.tiles`` gives its spare tiles to the slowest layers: the smallest stage time tau whose
-    copies ``clip(ceil(stage / tau), 1, cap)`` fit the budget, found by bisection (vectorised over
-    the batch). A network that does not fit gets one copy.
+    ``copies`` of each layer's weights, its ``tiles`` (all copies) and the chip's ``chip_tiles``;
+    ``stage`` [ns] a layer's time for one inference, ``share`` [ns] its share of the inference
+    ``latency`` [ns], ``period`` [ns] between two inferences (:meth:`Pipeline.timeline`).
     """
-    if chip.duplication == "balance_inputs":
-        return np.minimum(balanced_copies(layers.in_positions, layers.kernel, layers.valid, chip.max_duplication),
-                          positions)
-    cap = np.minimum(positions, chip.max_duplication) if chip.max_duplication else positions
-    if not chip.tiles:
-        return cap if chip.max_duplication else np.ones_like(stage_one)
 
-    def copies(tau: np.ndarray) -> np.ndarray:
-        return np.clip(np.ceil(stage_one / tau[:, None] - 1e-9), 1.0, cap)
-
-    longest = stage_one.max(axis=1)
-    high, low = np.maximum(longest, 1e-12), np.maximum((stage_one / cap).max(axis=1), 1e-12)
-    for _ in range(60):  # bisection on log(tau): 60 halvings of the ratio high/low
-        mid = np.sqrt(high * low)
-        fits = (copies(mid) * tiles_one).sum(axis=1) <= chip.tiles
-        high, low = np.where(fits, mid, high), np.where(fits, low, mid)
-    fits = (copies(high) * tiles_one).sum(axis=1) <= chip.tiles
-    return np.where(fits[:, None], copies(high), 1.0)
+    copies: np.ndarray
+    tiles: np.ndarray
+    chip_tiles: np.ndarray
+    stage: np.ndarray
+    share: np.ndarray
+    latency: np.ndarray
+    period: np.ndarray
 
 
-def balanced_copies(in_positions: np.ndarray, kernel: np.ndarray, valid: np.ndarray, max_degree: int) -> np.ndarray:
-    """NeuroSim V1.4's pipeline speed-up (``Chip.cpp`` ``ChipDesignInitialize``), ``[n, L]`` copies.
+def schedule(layers: LayerArrays, model: HardwareModel, geometry: ArrayGeometry, t_conv: np.ndarray,
+             runs: np.ndarray) -> Schedule:
+    """Latency, weight copies and pipeline of a batch (docs/hw_model.md section 5).
 
-    With ``H`` a layer's input-map side (``sqrt(in_positions)``), ``H_max`` the largest and
-    ``H_min`` the smallest of the layers with a kernel larger than 1: the degree
-    ``S = min(max_degree, floor(H_max / H_min))`` (``max_degree`` 0: no limit), the bound
-    ``b = ceil(H_max / S)`` and each layer's copies ``ceil((H / b)^2)`` (at least 1), so every layer
-    of the pipeline has about the same output positions per copy. VGG8 on 32x32 images:
-    S = 4, b = 8, copies 16, 16, 4, 4, 1, 1 for the six convolutions and 1 for the classifier.
+    A PE cycle is ``n_r * s * t_conv + t_shift_add`` [ns] (``t_conv`` the ADC conversion time [ns]);
+    a layer's stage is its ``runs`` x ``ceil(M / D)`` positions x :meth:`Pipeline.cycles_per_position`
+    PE cycles with ``D`` copies of its weights (:meth:`Chip.copies`, placed on tiles by
+    :meth:`Tile.place`); the stages overlap by :meth:`Pipeline.timeline`.
     """
-    present = valid > 0
-    side = np.sqrt(np.where(present, in_positions, 0.0))
-    largest = side.max(axis=1)
-    spatial = present & (kernel > 1)
-    smallest = np.where(spatial.any(axis=1), np.where(spatial, side, np.inf).min(axis=1), largest)
-    degree = np.floor(largest / np.maximum(smallest, 1e-12) + 1e-9)
-    if max_degree:
-        degree = np.minimum(degree, max_degree)
-    bound = np.ceil(largest / np.maximum(degree, 1.0) - 1e-9)
-    copies = np.ceil((side / np.maximum(bound, 1.0)[:, None]) ** 2 - 1e-9)
-    return np.where(present, np.maximum(copies, 1.0), 1.0)
+    chip, tile, valid = model.chip, model.tile, layers.valid
+    cycle_ns = geometry.read_groups * layers.column_sharing * t_conv + model.peripherals.shift_add.latency_ns
+    per_position = chip.pipeline.cycles_per_position(layers.input_bits, layers.cout)  # PE cycles
+    positions = np.maximum(layers.positions, 1.0)
+    one_copy_tiles = tile.tiles_per_copy(geometry.pes)
+    copies = chip.copies(positions * per_position * cycle_ns * runs * valid, one_copy_tiles, positions,
+                         layers.in_positions, layers.kernel, valid)
+    stage = np.ceil(positions / copies) * per_position * cycle_ns * runs * valid
+    tiles, chip_tiles = tile.place(copies, one_copy_tiles)
+    share, latency, period = chip.pipeline.timeline(stage, valid)
+    return Schedule(copies=copies, tiles=tiles, chip_tiles=chip_tiles, stage=stage, share=share, latency=latency,
+                    period=period)
 
 
-def _pipeline(stage: np.ndarray, valid: np.ndarray, pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each layer's share of the inference latency ``[n, L]``, the latency and the period ``[n]``."""
-    if pipeline.mode == "sequential":
-        finish = np.cumsum(stage, axis=1)
-        latency = finish[:, -1]
-        period = latency
-    elif pipeline.mode == "overlap":
-        start = pipeline.start_fraction * (np.cumsum(stage, axis=1) - stage)
-        finish = np.maximum.accumulate(start + stage, axis=1)  # no layer ends before its producer
-        latency, period = finish[:, -1], stage.max(axis=1)
-    else:  # synchronous: every layer is one stage of the slowest stage's period
-        period = stage.max(axis=1)
-        finish = np.cumsum(valid * period[:, None], axis=1)
-        latency = finish[:, -1]
-    share = np.diff(finish, axis=1, prepend=0.0)
-    return share, latency, period
+def _areas(layers: LayerArrays, model: HardwareModel, devices: LayerDevices, geometry: ArrayGeometry,
+           copies: np.ndarray, tiles: np.ndarray, accumulator_bits: np.ndarray) -> dict[str, np.ndarray]:
+    """Area [um^2] of each component of each layer; the :data:`_COPIED` ones times the layer's ``copies``.
 
-
-def _component_areas(
-    layers: LayerArrays, model: HardwareModel, crossbars: np.ndarray, adcs: np.ndarray, pes: np.ndarray,
-    tiles: np.ndarray, cell_area_f2: np.ndarray, s: np.ndarray, accumulator_bits: np.ndarray, footprint: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """Area [um^2] of each component of each layer, for one copy of its weights (tiles: all copies).
-
-    ``layout``: where the device gives a crossbar's laid-out footprint (``subarray_footprint_um2``), the
-    part of ``crossbars * footprint`` that the crossbar-level blocks (array, ADC, MUX, DAC,
-    shift-add) do not fill (never negative); 0 otherwise.
+    Array, ADC, MUX and shift-add (per ADC), DAC (per row), ``layout`` (what those crossbar-level
+    blocks leave unfilled of the device's laid-out footprint), temporary buffer (per PE); tile
+    buffer and H-tree per tile (``tiles``: all copies); LIF membranes per output neuron and the
+    input buffer per input entry.
     """
-    x = layers.xbar_size
-    node, peripherals, tile = model.chip.node, model.peripherals, model.tile
-    mux, shift_add = peripherals.mux, peripherals.shift_add
-    mux_each = s * mux.area_per_input_um2 if np.isnan(mux.area_um2) else mux.area_um2
-    shift_add_each = (accumulator_bits * shift_add.transistors_per_bit * node.min_transistor_um2
-                      if np.isnan(shift_add.area_um2) else shift_add.area_um2)
+    x, node, peripherals, tile = layers.xbar_size, model.chip.node, model.peripherals, model.tile
+    adcs, crossbars = geometry.adcs, geometry.crossbars
     blocks = {
-        "array": crossbars * x * x * cell_area_f2 * node.feature_um**2,
+        "array": devices.array_area_um2(crossbars, x, node.feature_um),
         "adc": adcs * model.adc.area_um2[layers.adc_type, layers.adc_bits],
-        "mux": adcs * mux_each,
-        "dac": crossbars * x * peripherals.dac.transistors_per_row * node.min_transistor_um2,
-        "shift_add": adcs * shift_add_each,
+        "mux": adcs * peripherals.mux.area_per_adc(layers.column_sharing),
+        "dac": peripherals.dac.area(crossbars * x, node.min_transistor_um2),
+        "shift_add": adcs * peripherals.shift_add.area_per_adc(accumulator_bits, node.min_transistor_um2),
     }
-    laid_out = crossbars * np.nan_to_num(footprint)
-    return {
+    area = {
         **blocks,
-        "layout": np.where(np.isnan(footprint), 0.0, np.maximum(laid_out - sum(blocks.values()), 0.0)),
-        "temp_buffer": pes * peripherals.temp_buffer.area_um2,
+        "layout": devices.layout_area_um2(crossbars, sum(blocks.values())),
+        "temp_buffer": geometry.pes * peripherals.temp_buffer.area_um2,
         "tile_buffer": tiles * tile.buffer.area_um2,
         "interconnect": tiles * tile.interconnect.area_um2,
-        "lif": layers.positions * layers.cout * peripherals.lif.area_per_neuron_um2 * layers.valid,
+        "lif": peripherals.lif.area(layers.positions * layers.cout) * layers.valid,
         "input_buffer": layers.in_positions * layers.cin * model.chip.input_buffer.area_per_entry_um2 * layers.valid,
     }
+    for name in _COPIED:
+        area[name] = area[name] * copies
+    return area
+
+
+def _tile_area(area: Mapping[str, np.ndarray], tiles: np.ndarray) -> np.ndarray:
+    """Area [um^2] of one tile of each layer (its copied blocks, tile buffers and H-trees over its tiles)."""
+    copy_area = sum(area[name] for name in (*_COPIED, "tile_buffer", "interconnect"))
+    return copy_area / np.maximum(tiles, 1e-12)
+
+
+def _energies(layers: LayerArrays, model: HardwareModel, devices: LayerDevices, geometry: ArrayGeometry,
+              t_conv: np.ndarray, accumulator_bits: np.ndarray, tile_area: np.ndarray,
+              runs: np.ndarray) -> dict[str, np.ndarray]:
+    """Energy [pJ] of each component of each layer, all ``runs`` (docs/hw_model.md section 5 table).
+
+    Each term counts a level's events per run (passes ``M b``, conversions of busy reads, row pulses,
+    temporary-buffer writes, PE accesses, bits moved) and prices them with the level's energy per
+    event; the LIF neurons update at every timestep.
+    """
+    peripherals, tile, valid = model.peripherals, model.tile, layers.valid
+    a, b = layers.activity, layers.input_bits
+    passes = layers.positions * b  # per run
+    busy = geometry.busy(a)
+    converted = passes * geometry.conversions * busy
+    accesses = passes * geometry.pes
+    bits_in = passes * geometry.q * geometry.rows  # input bits, delivered to every column tile
+    row_pj = model.crossbar.row_pulse_pj(layers.xbar_size, devices.cell_area_f2, model.chip.node.feature_um,
+                                         devices.read_voltage_v)
+    energy = {
+        "array": devices.read_energy_pj(passes, geometry, a, busy, layers.column_sharing, t_conv),
+        "adc": converted * model.adc.energy_pj[layers.adc_type, layers.adc_bits],
+        "mux": peripherals.mux.energy(converted),
+        "dac": peripherals.dac.energy(bits_in * a, row_pj),
+        "shift_add": peripherals.shift_add.energy(converted, accumulator_bits),
+        "temp_buffer": peripherals.temp_buffer.energy(passes * geometry.adcs * geometry.read_groups * busy),
+        "tile_buffer": tile.buffer.energy(accesses, bits_in),
+        "global_buffer": model.chip.global_buffer.energy(accesses, layers.positions * (layers.cin * b + layers.cout)),
+        "interconnect": tile.interconnect.energy(accesses, bits_in, tile_area),
+    }
+    energy = {name: value * runs * valid for name, value in energy.items()}
+    energy["lif"] = peripherals.lif.energy(layers.positions * layers.cout) * layers.timesteps[:, None] * valid
+    return energy
 
 
 #: Per-layer columns of a breakdown besides ``name``, ``slot`` and the two by-component maps.

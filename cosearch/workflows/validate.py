@@ -2,10 +2,12 @@
 
 ``run_validation`` draws K candidates from an experiment's space (Optuna random sampler seeded
 by the experiment seed), scores each with the proxy at the experiment's proxy settings, trains
-each for E epochs at a reduced channel scale (:mod:`cosearch.workflows.train`) and reports Kendall's tau-b
+each for E epochs at a reduced channel scale (:mod:`cosearch.training`) and reports Kendall's tau-b
 and Spearman's rho between score and test accuracy, each with a percentile bootstrap interval.
 
-Statistics: :mod:`cosearch.core.ranking` (Kendall tau-b, Spearman rho, bootstrap intervals).
+Statistics: :mod:`cosearch.core.ranking` (Kendall tau-b, Spearman rho, bootstrap intervals),
+gathered for ``summary.json`` by :mod:`cosearch.workflows.validation_stats`; figures:
+:mod:`cosearch.workflows.validation_plots`. This module holds the orchestration.
 
 Outputs in the output folder: ``candidates.csv`` (one row per candidate), ``summary.json``
 (statistics, settings, run time), ``scatter.html`` (self-contained Plotly figure) and
@@ -28,11 +30,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cosearch.core.files import write_json
-from cosearch.core.ranking import Correlation, correlate
 from cosearch.tables import BENCHMARKS
+from cosearch.workflows.validation_plots import benchmark_scatter_figure, scatter_figure
+from cosearch.workflows.validation_stats import benchmark_statistics, training_statistics
 
 # ----------------------------------------------------------------- settings --
 
@@ -66,11 +67,11 @@ class ValidateSettings:
 
 def sample_candidates(space: Any, count: int, seed: int, max_tries: int = 1000, common_seed: bool = False) -> list[Any]:
     """``count`` distinct candidates from ``space`` (Optuna RandomSampler seeded by ``seed``), each with
-    the evaluation seed the search loop would give it (:func:`cosearch.search.loop.evaluation_seed`)."""
+    the evaluation seed the search loop would give it (:func:`cosearch.core.seeds.evaluation_seed`)."""
     import optuna
 
     from cosearch.core.errors import InvalidCandidate
-    from cosearch.search.loop import evaluation_seed
+    from cosearch.core.seeds import evaluation_seed
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
@@ -121,18 +122,50 @@ def _same_training(done: dict[str, Any] | None, candidate: Any, train: Any) -> b
     return all(done.get("settings", {}).get(k) == getattr(train, k) for k in keys)
 
 
+def _validate_candidate(index: int, count: int, candidate: Any, out: Path, train_images: Any, test_images: Any,
+                        proxy: Any, settings: ValidateSettings, progress: bool) -> dict[str, Any]:
+    """Score candidate ``index`` (of ``count``) with the proxy and train it in ``out/train/cand_<index>``
+    (a finished training with the same settings is reused); its row of ``candidates.csv``."""
+    import sys
+
+    from cosearch.proxy import proxy_score
+    from cosearch.training import TrainSettings, read_metrics, train_candidate
+
+    label = f"[{index + 1}/{count}] "
+    folder = out / "train" / f"cand_{index}"
+    t0 = time.perf_counter()
+    score = proxy_score(candidate, train_images, proxy)
+    proxy_s = time.perf_counter() - t0
+    train = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
+                          channel_scale=settings.channel_scale, train_size=settings.train_size,
+                          test_size=settings.test_size, device=settings.device, seed=candidate.seed)
+    done = read_metrics(folder)
+    if not _same_training(done, candidate, train):
+        # an interrupted training of this candidate resumes; one finished with other settings restarts
+        result = train_candidate(candidate, train_images, test_images, train, folder, resume=done is None,
+                                 progress=progress, label=label)
+        done = {"test_acc": result.test_acc, "train_time_s": result.train_time_s, "history": result.history}
+    assert done is not None  # read back, or just trained
+    last = done["history"][-1] if done.get("history") else {}
+    if progress:
+        print(f"{label}proxy {score.score:.4g}, test acc {done['test_acc']:.4f}", file=sys.stderr)
+    return {
+        "candidate": index, "arch": candidate.arch, "timesteps": candidate.timesteps, "seed": candidate.seed,
+        "genome": json.dumps(candidate.to_dict()["network"], sort_keys=True),
+        "proxy_score": score.score, "proxy_firing_rate": score.firing_rate, "proxy_time_s": proxy_s,
+        "test_acc": done["test_acc"], "train_loss": last.get("train_loss", math.nan),
+        "train_acc": last.get("train_acc", math.nan), "train_time_s": done.get("train_time_s", math.nan),
+    }
+
+
 def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_dir: str | Path | None = None,
                    progress: bool = True, data_root: str | None = None) -> dict[str, Any]:
     """Sample, score, train, correlate; write the outputs; return the summary."""
-    import sys
-
     import pandas as pd
     import torch
 
     from cosearch.config import load_experiment
     from cosearch.data import load_dataset
-    from cosearch.proxy import proxy_score
-    from cosearch.workflows.train import TrainSettings, read_metrics, train_candidate
 
     began = time.perf_counter()
     experiment = load_experiment(experiment_path, data={"root": str(Path(data_root).resolve())} if data_root else None)
@@ -145,44 +178,12 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     proxy = _proxy_settings(experiment)
     candidates = sample_candidates(experiment.phases[0].space, settings.sample, seed,
                                    common_seed=experiment.config.common_seed)
-    rows = []
-    for index, candidate in enumerate(candidates):
-        label = f"[{index + 1}/{len(candidates)}] "
-        folder = out / "train" / f"cand_{index}"
-        t0 = time.perf_counter()
-        score = proxy_score(candidate, train_images, proxy)
-        proxy_s = time.perf_counter() - t0
-        train = TrainSettings(epochs=settings.epochs, batch_size=settings.batch_size,
-                              channel_scale=settings.channel_scale, train_size=settings.train_size,
-                              test_size=settings.test_size, device=settings.device, seed=candidate.seed)
-        done = read_metrics(folder)
-        if not _same_training(done, candidate, train):
-            # an interrupted training of this candidate resumes; one finished with other settings restarts
-            result = train_candidate(candidate, train_images, test_images, train, folder, resume=done is None,
-                                     progress=progress, label=label)
-            done = {"test_acc": result.test_acc, "train_time_s": result.train_time_s, "history": result.history}
-        assert done is not None  # read back, or just trained
-        last = done["history"][-1] if done.get("history") else {}
-        rows.append({
-            "candidate": index, "arch": candidate.arch, "timesteps": candidate.timesteps, "seed": candidate.seed,
-            "genome": json.dumps(candidate.to_dict()["network"], sort_keys=True),
-            "proxy_score": score.score, "proxy_firing_rate": score.firing_rate, "proxy_time_s": proxy_s,
-            "test_acc": done["test_acc"], "train_loss": last.get("train_loss", math.nan),
-            "train_acc": last.get("train_acc", math.nan), "train_time_s": done.get("train_time_s", math.nan),
-        })
-        if progress:
-            print(f"{label}proxy {score.score:.4g}, test acc {done['test_acc']:.4f}", file=sys.stderr)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame([_validate_candidate(index, len(candidates), candidate, out, train_images, test_images, proxy,
+                                              settings, progress) for index, candidate in enumerate(candidates)])
     table.to_csv(out / "candidates.csv", index=False)
-    scores = table["proxy_score"].to_numpy(float)
-    accuracies = table["test_acc"].to_numpy(float)
-    stats = correlate(scores, accuracies, settings.resamples, seed=seed)
     summary = {
         "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
-        "n": stats.n, "kendall_tau": stats.kendall_tau, "kendall_ci": list(stats.kendall_ci),
-        "spearman_rho": stats.spearman_rho, "spearman_ci": list(stats.spearman_ci), "ci_level": stats.level,
-        "test_acc_mean": float(np.mean(accuracies)), "test_acc_min": float(np.min(accuracies)),
-        "test_acc_max": float(np.max(accuracies)),
+        **training_statistics(table, settings.resamples, seed),
         "settings": asdict(settings), "proxy": asdict(proxy),
         "train_images": min(len(train_images), settings.train_size or len(train_images)),
         "test_images": min(len(test_images), settings.test_size or len(test_images)),
@@ -195,7 +196,6 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
 
 
 # ------------------------------------------------- trained-accuracy tables --
-
 
 
 def score_topologies(candidates: Sequence[Any], images: Any, proxy: Any, progress: bool = True,
@@ -241,9 +241,20 @@ def benchmark_metric(experiment: Any, metric: str | None) -> tuple[str, int]:
     return metric, -1 if objectives.get(metric) == "minimize" else 1
 
 
-def _summary_stats(stats: Correlation) -> dict[str, Any]:
-    return {"kendall_tau": stats.kendall_tau, "kendall_ci": list(stats.kendall_ci),
-            "spearman_rho": stats.spearman_rho, "spearman_ci": list(stats.spearman_ci)}
+def _usable_topologies(table: Any, path: str | Path, sample: int | None, seed: int) -> tuple[Any, Any]:
+    """The usable cells of a trained-accuracy ``table`` and its topologies to rank (``sample`` of them,
+    seeded; None = all). ConfigError for fewer than 2 topologies to rank."""
+    from cosearch.core.errors import ConfigError
+    from cosearch.tables import spikenas
+
+    cells = spikenas.usable_cells(table)
+    topologies = spikenas.topology_table(cells)
+    if len(topologies) < 2:  # one topology has no rank correlation (NaN in summary.json)
+        raise ConfigError(table.source, "", f"needs at least 2 usable topologies to rank (found {len(topologies)} "
+                          f"in {len(cells)} usable cell(s))")
+    if sample is not None and sample < 2 and sample < len(topologies):
+        raise ConfigError(str(path), "--sample", f"must be at least 2 topologies (got {sample})")
+    return cells, spikenas.sample_topologies(topologies, sample, seed)
 
 
 def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: str | Path,
@@ -281,14 +292,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     table = spikenas.read_benchmark(path)
     experiment = load_experiment(experiment_path, data={"root": str(Path(data_root).resolve())} if data_root else None)
     seed = experiment.config.seed if seed is None else seed
-    cells = spikenas.usable_cells(table)
-    topologies = spikenas.topology_table(cells)
-    if len(topologies) < 2:  # one topology has no rank correlation (NaN in summary.json)
-        raise ConfigError(table.source, "", f"needs at least 2 usable topologies to rank (found {len(topologies)} "
-                          f"in {len(cells)} usable cell(s))")
-    if sample is not None and sample < 2 and sample < len(topologies):
-        raise ConfigError(str(path), "--sample", f"must be at least 2 topologies (got {sample})")
-    topologies = spikenas.sample_topologies(topologies, sample, seed)
+    cells, topologies = _usable_topologies(table, path, sample, seed)
     out = Path(out_dir) if out_dir else Path("runs") / "validate" / f"{experiment.name}_{benchmark}"
     out.mkdir(parents=True, exist_ok=True)
     metric, sign = benchmark_metric(experiment, metric)
@@ -302,21 +306,12 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     topologies = topologies.assign(edge_op=[" ".join(map(str, ops)) for ops in topologies["edge_op"]],
                                    seed=[c.seed for c in candidates], **{k: scored[k] for k in scored.columns})
     topologies.to_csv(out / "topologies.csv", index=False)
-    accuracies = topologies["test_acc"].to_numpy(float)
-    times = topologies["proxy_time_s"].to_numpy(float)
     summary = {
         "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
         "benchmark": benchmark, "table": table.source, "layout": table.layout,
         "cells_read": len(table.cells), "cells_used": len(cells), "topologies_usable": int(cells["topology"].nunique()),
         "n": len(topologies), "ci_level": 0.95, "metric": metric, "metric_sign": sign, "common_seed": common,
-        **_summary_stats(correlate(sign * topologies[metric].to_numpy(float), accuracies, resamples, seed=seed)),
-        **{key: {"name": column, **_summary_stats(
-            correlate(topologies[column].to_numpy(float), accuracies, resamples, seed=seed))}
-           for key, column in (("baseline", "conv_edges"), ("baseline_pruned", "conv_edges_pruned"))},
-        "test_acc_mean": float(np.mean(accuracies)), "test_acc_min": float(np.min(accuracies)),
-        "test_acc_max": float(np.max(accuracies)),
-        "seconds_per_candidate": float(np.mean(times)), "seconds_per_candidate_median": float(np.median(times)),
-        "cpu_seconds_per_candidate": float(topologies["proxy_cpu_s"].mean()),
+        **benchmark_statistics(topologies, metric, sign, resamples, seed),
         "proxy": asdict(proxy), "threads": torch.get_num_threads(), "load_average": list(os.getloadavg()),
         "wall_time_s": time.perf_counter() - began,
     }
@@ -325,55 +320,3 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
                                                              full_html=True)
     summary["out_dir"] = str(out)
     return summary
-
-
-def scatter(scores: Any, accuracies: Any, labels: Any, title: str, y_title: str, color: Any = None,
-            color_title: str = "", x_title: str = "proxy score (log|det K|, higher is better)") -> Any:
-    """Self-contained Plotly scatter of proxy score vs accuracy in the dashboard's style (non-finite
-    scores left out, counted in the title); ``color`` (optional) shades the markers."""
-    import plotly.graph_objects as go
-
-    from cosearch.dashboard.figures import FRONT_COLOR
-
-    x = np.asarray(scores, dtype=float)
-    finite = np.isfinite(x)
-    marker: dict[str, Any] = dict(color=FRONT_COLOR, size=10, opacity=0.85)
-    if color is not None:
-        marker.update(color=np.asarray(color)[finite], colorscale="Blues", cmin=-1,
-                      colorbar=dict(title=color_title), line=dict(color=FRONT_COLOR, width=1))
-    fig = go.Figure(go.Scatter(
-        x=x[finite], y=np.asarray(accuracies, dtype=float)[finite], mode="markers", marker=marker,
-        text=np.asarray(labels, dtype=object)[finite],
-        hovertemplate="%{text}<br>score %{x:.4g}<br>accuracy %{y:.3f}<extra></extra>",
-    ))
-    dropped = int((~finite).sum())
-    fig.update_layout(template="plotly_white",
-                      title=dict(text=title + (f" ({dropped} with score -inf not drawn)" if dropped else ""),
-                                 font=dict(size=14)),
-                      xaxis_title=x_title, yaxis_title=y_title,
-                      width=820, height=520)
-    return fig
-
-
-def benchmark_scatter_figure(topologies: Any, summary: dict[str, Any]) -> Any:
-    """The ranked metric vs mean trained accuracy, one marker per topology, shaded by its conv-edge count
-    (``topologies.csv`` and ``summary.json`` of :func:`run_benchmark_validation`)."""
-    metric = summary["metric"]
-    title = (f"{summary['experiment']} on {summary['benchmark']} ({summary['n']} topologies): Kendall tau "
-             f"{summary['kendall_tau']:.3f} [{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}]; "
-             f"conv-edge baseline {summary['baseline']['kendall_tau']:.3f}")
-    return scatter(topologies[metric], topologies["test_acc"], [f"topology {t}" for t in topologies["topology"]],
-                   title, "mean test accuracy of the topology's cells [%] (100 epochs)",
-                   color=topologies["conv_edges"], color_title="conv edges",
-                   x_title=f"{metric} ({'lower' if summary['metric_sign'] < 0 else 'higher'} is better)")
-
-
-def scatter_figure(table: Any, summary: dict[str, Any]) -> Any:
-    """Proxy score vs test accuracy of a training validation, one marker per candidate."""
-    labels = [f"candidate {c} (T={t})" for c, t in zip(table["candidate"], table["timesteps"])]
-    title = (f"{summary['experiment']}: Kendall tau {summary['kendall_tau']:.3f} "
-             f"[{summary['kendall_ci'][0]:.2f}, {summary['kendall_ci'][1]:.2f}], Spearman rho "
-             f"{summary['spearman_rho']:.3f} [{summary['spearman_ci'][0]:.2f}, {summary['spearman_ci'][1]:.2f}], "
-             f"n={summary['n']}")
-    return scatter(table["proxy_score"], table["test_acc"], labels, title,
-                   f"test accuracy after {summary['settings']['epochs']} epochs")
