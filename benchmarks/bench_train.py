@@ -25,7 +25,6 @@ import os
 import platform
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ def curve(name: str, settings: TrainSettings, eval_every: float, out: Path, data
             losses.clear()
             print(f"{name}: {rows[-1]}", flush=True)
 
-    result = train_candidate(candidate, train_images, test_images, replace(settings, channel_scale=scale), out / name,
+    result = train_candidate(candidate, train_images, test_images, settings.model_copy(update={"channel_scale": scale}), out / name,
                              progress=False, on_step=record)
     if losses:  # steps after the last evaluation; the final accuracy is train_candidate's
         rows.append(row(result.steps, result.train_time_s, result.test_acc))

@@ -33,6 +33,7 @@ from typing import Any
 from optuna.storages.journal import BaseJournalBackend
 
 from cosearch.core.errors import CosearchError
+from cosearch.core.settings import is_int
 
 #: Journal operations held in memory until the next state-changing one: Optuna's
 #: ``JournalOperation`` codes SET_TRIAL_PARAM (5), SET_TRIAL_INTERMEDIATE_VALUE (7),
@@ -130,7 +131,7 @@ def _op_code(line: bytes) -> int | None:
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         return None
     code = record.get("op_code") if isinstance(record, dict) else None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+    return code if is_int(code) else None
 
 
 def scan_journal(path: Path) -> JournalScan:

@@ -33,6 +33,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
 from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.files import read_yaml, write_atomic, write_json
+from cosearch.core.settings import is_int
 from cosearch.journal import DeferredJournalBackend, check_readable, scan_journal
 
 #: Longest file name most file systems take [bytes] (POSIX NAME_MAX on ext4, XFS, tmpfs).
@@ -179,8 +180,7 @@ class RunDirectory:
             sessions = self.manifest().get("sessions", [])
         except CosearchError:
             return 0, None
-        counts: list[int] = [s["trials"] for s in sessions if isinstance(s, dict) and isinstance(s.get("trials"), int)
-                             and not isinstance(s["trials"], bool)]
+        counts: list[int] = [s["trials"] for s in sessions if isinstance(s, dict) and is_int(s.get("trials"))]
         return (max(counts), self.manifest_file) if counts else (0, None)
 
     def check_nothing_lost(self) -> None:

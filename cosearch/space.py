@@ -42,7 +42,6 @@ distributions are used, each with a fixed name.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +59,7 @@ from optuna.distributions import (
 from cosearch.core.candidate import MAPPING_KEYS, Candidate
 from cosearch.core.errors import ConfigError, InvalidCandidate
 from cosearch.core.files import read_yaml
+from cosearch.core.settings import is_int, is_number
 from cosearch.workload import canonical_genome, network_slots
 
 SECTIONS = ("network", "timesteps", "hardware")
@@ -387,11 +387,11 @@ class _Parser:
                 f"unknown key; allowed: {', '.join(sorted(_SPEC_KEYS | _MODIFIER_KEYS))}",
             )
         count = spec.get("count")
-        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_COUNT):
+        if count is not None and (not is_int(count) or not 1 <= count <= MAX_COUNT):
             raise self.fail(f"{path}.count", f"must be an integer from 1 to {MAX_COUNT}, one value per layer (got {count!r})")
         repeat = spec.get("repeat")
         if repeat is not None and (count is None or not isinstance(repeat, list) or len(repeat) != count or not all(
-            isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in repeat
+            is_int(r) and r >= 1 for r in repeat
         ) or sum(repeat) > MAX_COUNT):
             raise self.fail(f"{path}.repeat", f"must be a list of {count} positive integers, one per group, summing to at "
                                                 f"most {MAX_COUNT} (got {repeat!r})")
@@ -450,7 +450,7 @@ class _Parser:
         if kind not in ("int", "float"):
             raise self.fail(f"{path}.type", f"must be one of int, float (got {kind!r})")
         for bound in ("low", "high"):
-            if isinstance(spec[bound], bool) or not isinstance(spec[bound], (int, float)) or not math.isfinite(spec[bound]):
+            if not is_number(spec[bound]):
                 raise self.fail(f"{path}.{bound}", f"must be a finite number (got {spec[bound]!r})")
         if low > high:
             raise self.fail(f"{path}.low", f"must be <= high ({low!r} > {high!r})")
@@ -468,7 +468,7 @@ class _Parser:
 def _check_timesteps(param: Param, error: ConfigError) -> None:
     """Every value ``timesteps`` can take is an integer >= 1 (a scalar, not a per-layer list)."""
     values = [v for leaf in param.leaves if isinstance(leaf, Leaf) for v in leaf.span()]
-    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    bad = [v for v in values if not is_int(v) or v < 1]
     if param.count is not None or param.given is not None or bad:
         got = bad[0] if bad else param.leaves
         raise ConfigError(error.source, error.path, f"must be an integer >= 1 or a spec of them, one for the whole "

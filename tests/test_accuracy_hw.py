@@ -109,6 +109,7 @@ def test_bit_serial_input_with_fine_adc_reproduces_the_quantised_input() -> None
     assert torch.allclose(conv(x), expected, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_sram_equals_the_quantised_accuracy_and_the_network_learned(trained, hardware) -> None:
     net, candidate, test = trained
     sram = dataclasses.replace(candidate, hardware={"device": "sram", "adc_bits": 8})
@@ -120,6 +121,7 @@ def test_sram_equals_the_quantised_accuracy_and_the_network_learned(trained, har
     assert abs(result.accuracy_quantised - result.accuracy) <= 0.05  # 8-bit weights, inputs and ADC
 
 
+@pytest.mark.slow
 def test_accuracy_hw_does_not_rise_as_adc_bits_fall(trained, hardware) -> None:
     net, candidate, test = trained
     ladder = []
@@ -130,6 +132,7 @@ def test_accuracy_hw_does_not_rise_as_adc_bits_fall(trained, hardware) -> None:
     assert ladder[-1] < ladder[0] - 0.2, ladder  # 2-bit partial sums (3 levels) break the network
 
 
+@pytest.mark.slow
 def test_a_noisier_device_costs_accuracy(trained) -> None:
     net, candidate, test = trained
     fefet = dataclasses.replace(candidate, hardware={"device": "fefet", "adc_bits": 8})

@@ -84,6 +84,7 @@ def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return table, 80 + 5 * np.tanh(table["x"].to_numpy()) + rng.normal(0, 0.05, rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_model_recovers_a_monotone_relation(family):
     table, accuracy = synthetic(40, 0)
@@ -100,6 +101,7 @@ def test_model_recovers_a_monotone_relation(family):
         assert np.mean(np.abs(mean - truth)) < 0.3  # percent
 
 
+@pytest.mark.slow
 def test_model_is_deterministic_and_uncertain_away_from_data():
     table, accuracy = synthetic(30, 2)
     one = AccuracyModel("gp", seed=3).fit(table, ["x", "noise"], accuracy)
@@ -228,6 +230,7 @@ def test_evaluator_refuses_too_few_rows_and_a_space_without_cells(tmp_path):
     model.check_space({"arch": ["snasnet"], "nodes": [4]})
 
 
+@pytest.mark.slow
 def test_evaluator_predicts_in_percent_with_cost_features(tmp_path):
     """Calibrated on a table where accuracy grows with the pruned conv count, the model (design and
     cost features only: no torch) ranks unseen cells by it and caches its rows' metrics."""
@@ -247,6 +250,7 @@ def test_evaluator_predicts_in_percent_with_cost_features(tmp_path):
 
 # ------------------------------------------------------------------- harness --
 
+@pytest.mark.slow
 def test_harness_on_a_fixture_table(tmp_path):
     """Accuracy = 80 + the topology's longest conv chain: that baseline ranks it perfectly (tau-b 1
     with ties on both sides), the calibration topologies are left out of the ranking, and the
@@ -281,6 +285,7 @@ def test_harness_on_a_fixture_table(tmp_path):
     assert again["kendall_tau"] == summary["kendall_tau"]  # same seed, same numbers (metrics from the cache)
 
 
+@pytest.mark.slow
 def test_runs_and_this_run_calibrate_a_search(write_experiment, tmp_path):
     """A run whose trials were "trained" calibrates a second run's model (accuracy in percent); with
     this_run the second run's own trained trials join the rows as they arrive."""

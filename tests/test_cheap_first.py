@@ -75,6 +75,7 @@ def _calls(path: Path) -> list[int]:
 CONSTRAINT = [{"metric": "hw_area_mm2", "<=": 3.0}]
 
 
+@pytest.mark.slow
 def test_violating_candidates_are_infeasible_without_calling_the_proxy(write_experiment, tmp_path):
     calls = tmp_path / "calls.txt"
     path = write_experiment(trials=40, searcher="random", evaluators=_evaluators(calls, True), constraints=CONSTRAINT)
@@ -95,6 +96,7 @@ def test_violating_candidates_are_infeasible_without_calling_the_proxy(write_exp
     assert set(pareto["trial"]) == set(table.loc[table["pareto"], "trial"])
 
 
+@pytest.mark.slow
 def test_screening_changes_nothing_but_the_calls_under_random_search(write_experiment, tmp_path):
     """Random search ignores the told values, so the screened run draws the same candidates: the
     feasible rows, the Pareto set and the hypervolume curve equal the unscreened run's."""
@@ -113,6 +115,7 @@ def test_screening_changes_nothing_but_the_calls_under_random_search(write_exper
     assert len(_calls(tmp_path / "calls_True.txt")) == feasible.sum() < len(_calls(tmp_path / "calls_False.txt")) == 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("searcher", ["nsga2", "tpe"])
 def test_same_seed_gives_identical_tables_with_screening(write_experiment, tmp_path, searcher):
     tables = []
@@ -125,6 +128,7 @@ def test_same_seed_gives_identical_tables_with_screening(write_experiment, tmp_p
     assert tables[0]["objective_proxy_score"].isna().any()
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_with_screening_is_exact(write_experiment, tmp_path):
     calls = tmp_path / "calls.txt"
     path = write_experiment(trials=30, searcher="random", constraints=CONSTRAINT,

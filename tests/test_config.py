@@ -129,6 +129,7 @@ PROPERTY = settings(max_examples=120, deadline=None, database=None, derandomize=
 @PROPERTY
 @given(document=st.one_of(trees, mutated(experiment_dict()), mutated(experiment_dict(phases=[
     {"name": "a", "trials": 2}, {"name": "b", "trials": 2, "inherit": {"fix": ["timesteps"]}}]))))
+@pytest.mark.slow
 def test_any_yaml_tree_gives_a_checked_experiment_or_a_config_error(document):
     """Random types at every key: the loader and the preflight either accept or raise ConfigError."""
     try:

@@ -113,6 +113,7 @@ def snas(runs):
     return load_run(runs["snas"])
 
 
+@pytest.mark.slow
 def test_front_points_statuses_and_baseline_labels(two_phase, runs):
     info = pareto_front_info(two_phase, (0, 1))
     table = pd.read_csv(runs["two_phase"] / "trials.csv", keep_default_na=False)
@@ -200,6 +201,7 @@ def test_breakdown_absent_or_partial_degrades():
     assert layer_map({"network": {"arch": "unknown"}}) == []
 
 
+@pytest.mark.slow
 def test_figures_per_design_follow_what_the_records_hold(two_phase, snas):
     analytic = dashboard_figures(two_phase)
     designs = [int(t) for t in pareto_designs(two_phase)["trial"]]
@@ -248,6 +250,7 @@ def test_compare_runs_share_the_main_reference(two_phase, runs):
     assert list(series[0].front) == list(two_phase.table.loc[two_phase.table["feasible"], "pareto"])
 
 
+@pytest.mark.slow
 def test_cli_dashboard_writes_one_self_contained_file(runs, tmp_path, capsys):
     out = tmp_path / "cmp.html"
     assert main(["dashboard", str(runs["two_phase"]), "-o", str(out), "--compare", str(runs["single"])]) == 0
@@ -410,6 +413,7 @@ class PredictedAccuracy(Evaluator):
 """
 
 
+@pytest.mark.slow
 def test_dashboard_of_a_run_maximising_predicted_accuracy(tmp_path, monkeypatch):
     (tmp_path / "predictor_evaluator.py").write_text(PREDICTOR_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -20,9 +20,9 @@ from test_dashboard import BASELINES, make_run, make_snasnet_run, make_two_phase
 from cosearch.dashboard import write_dashboard
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None, reason="no `chromium` binary on PATH: install Debian's package (apt-get install -y chromium)"
-)
+)]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars",

@@ -319,6 +319,7 @@ def test_genome_encoding_and_stem_stride_are_checked() -> None:
     assert canonical_genome({"arch": "snasnet", "cell": CELL})["encoding"] == "direct"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["cifar100_snasnet", "tiny_imagenet_snasnet", "dvs_gesture_snasnet", "dvs_gesture_cosearch"])
 def test_shipped_dataset_experiments_pass_preflight(tmp_path: Path, name: str) -> None:
     """Each new experiment against a fixture of its dataset: config, space, proxy shape checks."""

@@ -12,6 +12,8 @@ from cosearch.cli import main
 from cosearch.config import load_experiment
 from cosearch.studies.reproduce import report
 
+pytestmark = pytest.mark.slow  # the whole module: `pytest -m "not slow"` leaves it out
+
 EXPERIMENTS = sorted(p.stem for p in (REPO / "experiments").glob("cifar10_*.yaml"))
 SEARCHES = [name for name in EXPERIMENTS if not name.endswith("_refine")]
 """Run end to end here; a refine experiment trains networks in its second phase, which

@@ -61,6 +61,7 @@ def test_build_accepts_a_bare_genome_and_rejects_junk(tmp_path) -> None:
         cosearch.build(bad)
 
 
+@pytest.mark.slow
 def test_export_cli_from_a_run_directory(write_experiment, tmp_path) -> None:
     experiment = write_experiment(trials=4)
     run = tmp_path / "run"

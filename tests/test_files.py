@@ -91,6 +91,7 @@ def test_scan_counts_intact_records(tmp_path):
     assert (scan.intact, scan.damaged_lines, scan.valid_after, scan.torn_tail) == (1, 3, 1, False)
 
 
+@pytest.mark.slow
 def test_garbage_appended_resumes_from_the_intact_prefix(finished_run, capsys):
     _, out = finished_run
     journal = out / "study.journal"
@@ -107,6 +108,7 @@ def test_garbage_appended_resumes_from_the_intact_prefix(finished_run, capsys):
     assert len(table) == 6 and (table["state"] == "COMPLETE").all()
 
 
+@pytest.mark.slow
 def test_damage_before_valid_records_is_refused_with_the_recovery_step(finished_run, capsys):
     _, out = finished_run
     journal = out / "study.journal"
@@ -126,6 +128,7 @@ def test_damage_before_valid_records_is_refused_with_the_recovery_step(finished_
     assert len(load_table(out)) >= 4
 
 
+@pytest.mark.slow
 def test_torn_last_record_is_cut_off_and_the_run_continues(finished_run, capsys):
     _, out = finished_run
     journal = out / "study.journal"

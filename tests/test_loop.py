@@ -65,6 +65,7 @@ def test_failed_and_nan_evaluations_do_not_stop_the_study(write_experiment, tmp_
     assert (table.loc[table["state"] == "COMPLETE", "params_timesteps"] < 5).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("searcher", ["tpe", "nsga2"])
 def test_same_seed_gives_identical_tables(write_experiment, tmp_path, searcher):
     path = write_experiment(trials=20, searcher=searcher)
@@ -111,6 +112,7 @@ def test_two_phases_inherit_fixed_parameters_and_pareto_set(write_experiment, tm
     assert best_t >= 1
 
 
+@pytest.mark.slow
 def test_rerun_extends_budget_and_refuses_other_experiments(write_experiment, tmp_path, capsys):
     path = write_experiment(trials=6)
     out = tmp_path / "run"
@@ -139,6 +141,7 @@ def test_run_directory_contents(write_experiment, tmp_path):
             "feasible", "pareto", "hypervolume", "proxy_score", "hw_energy_pj", "duration_s", "seed"} <= set(csv.columns)
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_loses_and_duplicates_nothing(write_experiment, tmp_path):
     evaluators = [{"type": "analytic_evaluator:AnalyticEvaluator", "options": {"sleep_s": 0.15}}]
     baseline = {"name": "vgg16", "values": {"network": {"channels": VGG16_CHANNELS}, "timesteps": 2,

@@ -166,12 +166,14 @@ def _refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], earlier: Path, 
     return err.strip()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_is_refused_before_trial_0(case, tmp_path, capsys, earlier_run):
     overrides, key, words = CASES[case]
     _refused(tmp_path, capsys, earlier_run, overrides, key, words)
 
 
+@pytest.mark.slow
 @needs_data
 @pytest.mark.parametrize("case", list(DATA_CASES))
 def test_proxy_settings_the_data_cannot_satisfy_are_refused(case, tmp_path, capsys, earlier_run):
@@ -200,6 +202,7 @@ def _has_dataset(source: Path) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_check_accepts_every_shipped_experiment(capsys):
     for source in sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml")):
         if "proxy" in source.read_text() and not _has_dataset(source):
@@ -247,6 +250,7 @@ def test_a_run_whose_every_trial_failed_never_exits_0(write_experiment, tmp_path
                           "RuntimeError: analytic evaluator refuses T=2"), err
 
 
+@pytest.mark.slow
 def test_a_stalled_session_keeps_the_earlier_records(write_experiment, tmp_path, capsys, monkeypatch):
     path = write_experiment(evaluators=_failing(fail_if_env="COSEARCH_TEST_FAULT"), fail_fast=3, trials=4)
     out = tmp_path / "run"
@@ -275,6 +279,7 @@ def test_failures_with_different_reasons_do_not_stop_early(write_experiment, tmp
     assert len(load_table(tmp_path / "run")) == 8
 
 
+@pytest.mark.slow
 def test_progress_bar_says_what_the_hypervolume_is_measured_against(write_experiment, tmp_path, capsys):
     baseline = {"name": "slim", "values": {"network": {"channels": [64] * 13}, "timesteps": 2, "hardware": {"adc_bits": 4}}}
     path = write_experiment(trials=3, enqueue=[baseline])

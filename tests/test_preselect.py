@@ -53,6 +53,7 @@ def _front_hv(table: pd.DataFrame) -> float:
     return hypervolume(to_minimization(values, ["maximize", "minimize"]), [-85.0, 18000.0])
 
 
+@pytest.mark.slow
 def test_preselected_trials_are_scored_only_when_chosen_and_beat_random_search(write_experiment, tmp_path):
     hv: dict[str, float] = {"random": 0.0, "preselect": 0.0}
     for seed in (3, 4, 5):
@@ -76,6 +77,7 @@ def test_preselected_trials_are_scored_only_when_chosen_and_beat_random_search(w
     assert hv["preselect"] > hv["random"]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_tables_with_preselection(write_experiment, tmp_path):
     tables = []
     for k in range(2):

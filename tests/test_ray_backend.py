@@ -17,6 +17,8 @@ from cosearch.results import load_table
 from cosearch.run_dir import RunDirectory
 from cosearch.search.loop import run_experiment
 
+pytestmark = pytest.mark.slow  # the whole module: `pytest -m "not slow"` leaves it out
+
 TIMING = ["duration_s", "datetime_start"]
 BASELINE = {"name": "vgg16", "values": {"network": {"channels": VGG16_CHANNELS}, "timesteps": 2,
                                         "hardware": {"adc_bits": 4}}}

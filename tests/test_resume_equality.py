@@ -23,7 +23,8 @@ from cosearch.results import load_table
 from cosearch.run_dir import RunDirectory
 from cosearch.search.loop import SearchLoop, run_experiment
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the GP sampler's small torch fits: ~10x faster
+# the GP sampler's small torch fits: ~10x faster on one thread; every sampler's runs: slow
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 TIMING = ["duration_s", "datetime_start"]
 TRIALS = {"gp": 8}  # searcher -> trials per run (default 12): each GP trial costs ~0.5 s

@@ -136,6 +136,7 @@ def test_a_truncated_manifest_is_kept_aside_and_the_run_goes_on(run_copy, capsys
     assert len(pd.read_csv(run_copy / "trials.csv")) == TRIALS + 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["missing", "empty", "truncated"])
 def test_a_lost_journal_is_refused_and_the_results_stay(run_copy, capsys, damage):
     journal = run_copy / "study.journal"
@@ -178,6 +179,7 @@ def test_a_huge_count_is_refused_by_check(write_experiment, capsys):
                             "(got 100000000)")
 
 
+@pytest.mark.slow
 def test_the_interrupt_hint_continues_with_the_same_seed_and_budget(write_experiment, tmp_path, capsys, monkeypatch):
     source = write_experiment()
     out = tmp_path / "run"
@@ -225,6 +227,7 @@ def _damage(content: bytes, kind: str, rng: random.Random) -> bytes | None:
 KINDS = ["random", "truncated", "empty", "bit flips", "deleted"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", RUN_FILES)
 def test_fuzz_every_run_file(base_run, tmp_path, capsys, name):
     """Each fault on each file, then resume and report: exit 0 with every recorded trial, or exit 2
@@ -251,6 +254,7 @@ def test_fuzz_every_run_file(base_run, tmp_path, capsys, name):
                     assert len(pd.read_csv(out / "trials.csv")) >= TRIALS, (name, kind)
 
 
+@pytest.mark.slow
 def test_fuzz_cards_exit_2_or_price(base_run, tmp_path, capsys):
     """Damaged copies of every shipped card: `cosearch cost` prices the design or exits 2 naming a card."""
     design = tmp_path / "design.yaml"

@@ -61,6 +61,7 @@ def _check(candidate, trial):
         assert f"adc_bits_{i}_{'flash' if kind == 'sar' else 'sar'}" not in trial.params
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("searcher", sorted(SAMPLERS))
 def test_every_kind_with_every_sampler(searcher):
     space = parse_space(ALL_KINDS)
@@ -147,6 +148,7 @@ def test_float_values_are_finite():
 # ------------------------------------------------------------ property tests (hypothesis) ----
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(document=st.one_of(mutated(ALL_KINDS), mutated(ALL_KINDS), trees))
 def test_any_yaml_tree_gives_a_space_or_a_config_error(document):

@@ -69,6 +69,7 @@ def test_the_switch_applies_without_autograd_only() -> None:
     assert torch.equal(conv(x).detach(), plain)  # autograd on: the float convolution, for training
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("genome", [SNASNET, canonical_genome({"arch": "vgg16", "channel_scale": 1 / 32})])
 def test_every_spike_convolution_sees_binary_input(genome) -> None:
     torch.manual_seed(0)
@@ -84,6 +85,7 @@ def test_every_spike_convolution_sees_binary_input(genome) -> None:
     assert convs > 0 and len(seen) >= convs and all(seen)
 
 
+@pytest.mark.slow
 def test_int8_proxy_scores_close_to_float32() -> None:
     images = load_dataset({})
     candidate = Candidate(network=SNASNET, timesteps=3, seed=5)
@@ -95,6 +97,7 @@ def test_int8_proxy_scores_close_to_float32() -> None:
     assert integer.score == pytest.approx(exact, abs=0.01)  # measured: 7e-5 here (bfloat16: 9e-3)
 
 
+@pytest.mark.slow
 def test_reduced_precision_ranks_cells_as_float32() -> None:
     # rank-equal where the arithmetic changes: five cells whose float32 scores are apart
     # (measured: -5.27, 0.46, 0.22, 0.08, -2.09) keep their order under bfloat16 and int8

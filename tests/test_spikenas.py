@@ -98,6 +98,7 @@ def test_both_layouts_read_the_same_cells_and_drop_what_the_readme_says(tmp_path
     assert spikenas.pruned_conv_edges("202000") == 1  # conv 0->1 feeds a node that reaches nothing
 
 
+@pytest.mark.slow
 def test_harness_reports_hand_checked_baseline_and_is_deterministic_by_seed(tmp_path: Path, experiment: Path) -> None:
     first = run_benchmark_validation(experiment, "spikenas", write_csv(tmp_path / "bench.csv"), tmp_path / "a",
                                      resamples=100, progress=False)
@@ -177,6 +178,7 @@ def test_bad_repository_files_and_paths(tmp_path: Path, experiment: Path) -> Non
     assert code == 2
 
 
+@pytest.mark.slow
 def test_harness_ranks_by_the_experiments_noisy_accuracy_objective(tmp_path: Path, experiment: Path) -> None:
     """A hardware-aware experiment's objective (here the accuracy estimate) is what the harness ranks by,
     with the noisy pass on the cards' default mapping; a minimised metric is negated."""

@@ -129,6 +129,7 @@ def test_shipped_experiment_passes_preflight_on_a_fixture_table_and_refuses_vgg1
         preflight(experiment, pipeline_spec(experiment, experiment.phases[0]))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_TABLE.is_file(), reason="needs the shared SpikeNAS-Bench development half")
 def test_shipped_experiment_runs_on_the_shared_table(tmp_path: Path) -> None:
     experiment = load_experiment(EXPERIMENT)

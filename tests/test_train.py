@@ -82,6 +82,7 @@ def _step_losses(tmp_path, classifier_init: str) -> list[float]:
     return losses
 
 
+@pytest.mark.slow
 def test_loss_on_a_fixed_batch_falls_step_after_step(tmp_path) -> None:
     losses = _step_losses(tmp_path, "width")
     assert all(b < a for a, b in itertools.pairwise(losses)), losses
@@ -91,6 +92,7 @@ def test_loss_on_a_fixed_batch_falls_step_after_step(tmp_path) -> None:
     assert (tmp_path / "width" / "checkpoint.pt").exists()
 
 
+@pytest.mark.slow
 def test_published_init_leaves_a_narrow_classifier_silent_at_ln10(tmp_path) -> None:
     # SNASNet's fc1 ~ N(0, 0.01^2) at fan-in 32: the classifier LIF never fires, the logits are 0,
     # the loss is ln 10 and stays there (the failure docs/training.md diagnoses).
@@ -98,6 +100,7 @@ def test_published_init_leaves_a_narrow_classifier_silent_at_ln10(tmp_path) -> N
     assert losses == pytest.approx([math.log(10)] * 5, abs=2e-4)
 
 
+@pytest.mark.slow
 def test_width_init_is_snasnets_own_at_published_widths() -> None:
     for channels in (128, 256):
         genome = canonical_genome({"arch": "snasnet", "cell": PUBLISHED_CELL, "channels": channels})

@@ -53,6 +53,7 @@ def write(tmp_path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_refine_phase_records_trained_accuracy_for_inherited_designs(tmp_path) -> None:
     path = write(tmp_path, refine_document(TRAIN))
     experiment = load_experiment(path)
@@ -96,6 +97,7 @@ def test_bad_training_budgets_exit_2_before_anything_is_recorded(tmp_path, capsy
     assert not (out / "study.journal").exists()
 
 
+@pytest.mark.slow
 def test_kill_9_during_training_then_resume_continues_from_the_checkpoint(tmp_path) -> None:
     train = {**TRAIN, "epochs": 4, "train_size": 256}
     document = refine_document(train, top=1)

@@ -20,6 +20,7 @@ from typing import Any
 
 from cosearch.core.errors import ConfigError
 from cosearch.core.files import to_jsonable
+from cosearch.core.settings import is_int
 
 #: Largest ADC precision any card may be asked to price [bits].
 MAX_ADC_BITS = 16
@@ -45,7 +46,7 @@ class MappingKey:
         """Why ``value`` is not a valid value of this key (kind and range), or None when it is."""
         if self.kind is str:
             return None if isinstance(value, str) and value else f"must be a non-empty string (got {value!r})"
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        if not (is_int(value) and value >= 1
                 and (self.high is None or value <= self.high)):
             allowed = "a positive integer" if self.high is None else f"an integer in 1..{self.high}"
             return f"must be {allowed} (got {value!r})"

@@ -25,6 +25,7 @@ from typing import Any
 import optuna
 
 from cosearch.core.files import to_jsonable
+from cosearch.core.settings import is_real
 
 #: Study user attribute: numbers of the trials a stopped process left unfinished.
 INTERRUPTED_KEY = "interrupted_trials"
@@ -32,7 +33,7 @@ INTERRUPTED_KEY = "interrupted_trials"
 
 def is_scalar_metric(value: Any) -> bool:
     """Numbers (inf and NaN included) go to table columns; lists, dicts and bools do not."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_real(value)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,18 @@ beyond its type is a :class:`Rule` in the field's annotation, checked by :meth:`
 when the caller can say how the setting is named (a CLI option, a YAML key path): settings may be
 made first and checked later. Both kinds of error are a :class:`~cosearch.core.errors.ConfigError`
 naming the setting and what it must be.
+
+Values checked outside a settings object (hardware cards, search spaces, records read back) use
+the same type tests: :func:`is_int`, :func:`is_real` and :func:`is_number`, the one place that
+says a bool is not a number (YAML's ``true`` is an ``int`` to Python).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -23,6 +28,21 @@ from cosearch.core.errors import ConfigError
 Number = int | float
 
 _S = TypeVar("_S", bound="Settings")
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """An int, not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> TypeGuard[int | float]:
+    """An int or a float, not a bool (inf and NaN included)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A finite int or float, not a bool."""
+    return is_real(value) and math.isfinite(value)
 
 
 def _any_value(value: Any) -> bool:
@@ -64,12 +84,14 @@ class Settings(BaseModel):
                 raise ConfigError(source, key(name), f"unknown key (allowed: {', '.join(cls.model_fields)})") from None
             raise ConfigError(source, key(name), f"must be {cls.rule(name).expected} (got {error['input']!r})") from None
 
-    def check_rules(self, key: Callable[[str], str], source: str = "") -> None:
-        """ConfigError (``source``, ``key(name)``) for the first field, in declaration order, whose rule fails."""
+    def check_rules(self, key: Callable[[str], str], source: str = "", given: Mapping[str, Any] | None = None) -> None:
+        """ConfigError (``source``, ``key(name)``) for the first field, in declaration order, whose rule fails;
+        the message shows the value as ``given`` (the user's values, where a float field made ``1`` ``1.0``)."""
         for name in type(self).model_fields:
             rule, value = self.rule(name), getattr(self, name)
             if not rule.holds(value):
-                raise ConfigError(source, key(name), f"must be {rule.expected} (got {value!r})")
+                shown = given[name] if given is not None and name in given else value
+                raise ConfigError(source, key(name), f"must be {rule.expected} (got {shown!r})")
 
 
-__all__ = ["Number", "Rule", "Settings"]
+__all__ = ["Number", "Rule", "Settings", "is_int", "is_number", "is_real"]

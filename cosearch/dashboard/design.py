@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cosearch.core.errors import CosearchError, InvalidCandidate
+from cosearch.core.settings import is_real
 from cosearch.hw import load_hardware_section
 from cosearch.workload import network_layers
 from cosearch.workload.snasnet import SNASNET_OPS, parse_cell
@@ -33,7 +34,7 @@ def _compact(value: Any) -> str:
         return str(value)
     if len(set(map(str, value))) == 1:
         return str(value[0])
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if all(map(is_real, value)):
         return f"{min(value)}–{max(value)}"
     return " ".join(f"{k}×{n}" for k, n in Counter(map(str, value)).most_common())
 

@@ -19,19 +19,24 @@ throughput) (scalars) and ``hw_breakdown`` (per layer and component, JSON).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from cosearch.core.allocation import paused_gc
 from cosearch.core.candidate import Candidate
-from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import EvaluationContext, Evaluator, Metrics
+from cosearch.core.settings import Rule, Settings
 from cosearch.hw.cost import breakdowns, price
 from cosearch.hw.mapping import map_candidates
 from cosearch.hw.model import load_hardware_section
 from cosearch.workload import canonical_genome, families
 
-OPTION_KEYS = ("use_activity",)
 ACTIVITY_METRIC = "proxy_input_activity"
+
+
+class CostOptions(Settings):
+    """The cost evaluator's ``options`` (see :class:`CostEvaluator`)."""
+
+    use_activity: Annotated[bool, Rule("true or false")] = False
 
 
 class CostEvaluator(Evaluator):
@@ -53,12 +58,7 @@ class CostEvaluator(Evaluator):
 
     def __init__(self, options: Mapping[str, Any] | None = None, context: EvaluationContext | None = None) -> None:
         super().__init__(options, context)
-        for key in self.options:
-            if key not in OPTION_KEYS:
-                raise ConfigError("", f"options.{key}", f"unknown cost option (allowed: {', '.join(OPTION_KEYS)})")
-        self.use_activity = self.options.get("use_activity", False)
-        if not isinstance(self.use_activity, bool):
-            raise ConfigError("", "options.use_activity", f"must be true or false (got {self.use_activity!r})")
+        self.use_activity = CostOptions.from_values(self.options, lambda name: f"options.{name}").use_activity
         self.model = load_hardware_section(self.context.project_dir, self.context.hardware)
 
     def evaluate(self, candidate: Candidate, upstream: Mapping[str, Any]) -> Metrics:

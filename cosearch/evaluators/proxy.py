@@ -12,6 +12,7 @@ from cosearch.data import EventSet, ImageSet, dataset_info, load_inputs, locate_
 from cosearch.hw import load_hardware_section
 from cosearch.proxy.score import (
     CLEAN_METRICS,
+    MISMATCH_WEIGHT,
     MISMATCH_WEIGHT_BATCH,
     NOISY_METRICS,
     ProxySettings,
@@ -89,7 +90,7 @@ class ProxyEvaluator(Evaluator):
         if ("proxy_accuracy_estimate" in metrics and self.settings.batch_size != MISMATCH_WEIGHT_BATCH
                 and "mismatch_weight" not in self._given):
             raise ConfigError("", self._setting("mismatch_weight"),
-                              f"proxy_accuracy_estimate's default weight {ProxySettings.mismatch_weight:g} was chosen "
+                              f"proxy_accuracy_estimate's default weight {MISMATCH_WEIGHT:g} was chosen "
                               f"at batch_size {MISMATCH_WEIGHT_BATCH}; at batch_size {self.settings.batch_size} set it "
                               f"explicitly (a number >= 0; on one network the best weight was 1 at batch_size 32 "
                               f"and 8 at 128, docs/validation.md section 4)")

@@ -11,12 +11,12 @@ The per-layer mapping ``defaults`` are checked by :func:`cosearch.core.candidate
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cosearch.core.candidate import MAPPING_KEYS, MAX_ADC_BITS
 from cosearch.core.errors import ConfigError
+from cosearch.core.settings import Rule, is_number
 from cosearch.hw.adc import ADC_MODELS
 from cosearch.hw.cards import CardTree
 from cosearch.hw.device import NOISE_MODELS
@@ -84,9 +84,31 @@ REQUIRED_ENTRIES: dict[str, str] = {
 }
 
 
-def is_number(value: Any) -> bool:
-    """A finite int or float (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+def _integral(value: Any, low: int) -> bool:
+    """A whole number >= ``low`` (``128.0`` counts: the cards' integers may be written as floats)."""
+    return is_number(value) and float(value).is_integer() and value >= low
+
+
+def _sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+#: The value kinds of :data:`SCHEMA` but ``figure``, ``pos_figure`` and ``node`` (whose messages
+#: name the bad entry, :func:`kind_error`): what each must be, as messages say it, and its test.
+KINDS: dict[str, Rule] = {
+    "pos": Rule("a positive number", lambda value: is_number(value) and value > 0),
+    "nonneg": Rule("a number >= 0", lambda value: is_number(value) and value >= 0),
+    "frac": Rule("a number in (0, 1]", lambda value: is_number(value) and 0 < value <= 1),
+    "int": Rule("a positive integer", lambda value: _integral(value, 1)),
+    "count": Rule("an integer >= 0", lambda value: _integral(value, 0)),
+    "bool": Rule("true or false", lambda value: isinstance(value, bool)),
+    "str": Rule("a non-empty string", lambda value: isinstance(value, str) and bool(value)),
+    "pair": Rule("a list of two numbers >= 0",
+                 lambda value: _sequence(value) and len(value) == 2 and all(is_number(v) and v >= 0 for v in value)),
+    "line": Rule("a list of two numbers [slope, intercept]",
+                 lambda value: _sequence(value) and len(value) == 2 and all(map(is_number, value))),
+    "numbers": Rule("a non-empty list of numbers", lambda value: _sequence(value) and bool(value) and all(map(is_number, value))),
+}
 
 
 def _figure_error(value: Any, positive: bool) -> str | None:
@@ -106,28 +128,9 @@ def _figure_error(value: Any, positive: bool) -> str | None:
 
 def kind_error(kind: str, value: Any) -> str | None:
     """Why ``value`` is not of schema ``kind`` (None when it is)."""
-    if kind == "pos" and not (is_number(value) and value > 0):
-        return f"must be a positive number (got {value!r})"
-    if kind == "nonneg" and not (is_number(value) and value >= 0):
-        return f"must be a number >= 0 (got {value!r})"
-    if kind == "frac" and not (is_number(value) and 0 < value <= 1):
-        return f"must be a number in (0, 1] (got {value!r})"
-    if kind == "int" and not (is_number(value) and float(value).is_integer() and value >= 1):
-        return f"must be a positive integer (got {value!r})"
-    if kind == "count" and not (is_number(value) and float(value).is_integer() and value >= 0):
-        return f"must be an integer >= 0 (got {value!r})"
-    if kind == "bool" and not isinstance(value, bool):
-        return f"must be true or false (got {value!r})"
-    if kind == "str" and not (isinstance(value, str) and value):
-        return f"must be a non-empty string (got {value!r})"
-    if kind == "pair" and not (
-        isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) and v >= 0 for v in value)
-    ):
-        return f"must be a list of two numbers >= 0 (got {value!r})"
-    if kind == "line" and not (isinstance(value, (list, tuple)) and len(value) == 2 and all(map(is_number, value))):
-        return f"must be a list of two numbers [slope, intercept] (got {value!r})"
-    if kind == "numbers" and not (isinstance(value, (list, tuple)) and value and all(map(is_number, value))):
-        return f"must be a non-empty list of numbers (got {value!r})"
+    if kind in KINDS:
+        rule = KINDS[kind]
+        return None if rule.holds(value) else f"must be {rule.expected} (got {value!r})"
     if kind in ("figure", "pos_figure"):
         return _figure_error(value, positive=kind == "pos_figure")
     if kind == "node":

@@ -38,6 +38,7 @@ from tqdm import tqdm
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
 from cosearch.core.evaluator import Metrics
+from cosearch.core.settings import is_number
 from cosearch.predictor.features import is_metric_feature
 from cosearch.tables import BENCHMARKS
 
@@ -129,7 +130,7 @@ def target_of(row: Mapping[str, Any], target: str) -> float:
     :data:`TARGETS`); NaN when it has none."""
     for name in (TARGETS if target == "auto" else (target,)):
         value = row.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if is_number(value):
             return float(value)
     return math.nan
 

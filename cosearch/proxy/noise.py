@@ -41,7 +41,10 @@ resolution the cost model uses (:func:`cosearch.hw.map_candidates`). Then:
 
 Determinism: the noise draw uses its own generator seeded with ``candidate.seed + NOISE_SEED_OFFSET``;
 the noisy pass reuses the clean pass's images and dropout masks (the global RNG state of each
-clean repeat is replayed), so the clean score is the same with or without ``noise``.
+clean repeat is replayed), so the clean score is the same with or without ``noise``. Nothing
+depends on torch's thread count (:mod:`cosearch.snn.threads`): totals over a layer's weights are
+integer counts or :func:`~cosearch.snn.threads.ordered_sum`; the crossbar groups' partial sums
+are added by a reduction with one output per pixel and channel.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from cosearch.hw import DeviceNoise, HardwareModel, code_moments
 from cosearch.proxy.kernel import KernelAccumulator, logdet, rows
 from cosearch.snn.neuron import LIF
 from cosearch.snn.protocol import SpikingNetwork
+from cosearch.snn.threads import ordered_sum
 from cosearch.workload import LayerShape
 
 #: Added to the candidate's seed for the noise draw (fixed, so a trial's noisy score is reproducible).
@@ -135,10 +139,13 @@ def program_weights(weight: torch.Tensor, mapping: LayerMapping, t_inference_s: 
     codes = torch.round(w.abs() / step).long()
     mean_table, std_table = code_tables(mapping, float(t_inference_s))
     sign = torch.sign(w)
-    target = sign * codes  # ideal codes, for the compensation reference
     mean = sign * mean_table[codes]
-    total = float(mean.abs().sum())
-    alpha = float(target.abs().sum()) / total if total > 0 else 1.0  # global drift compensation
+    # global drift compensation: sum of |ideal codes| over sum of |expected programmed codes|, from
+    # how many non-zero weights hold each code (exact integer counts, so the same at any thread count)
+    held = torch.bincount(codes[w != 0], minlength=top + 1)
+    target_total = float(int((held * torch.arange(top + 1)).sum()))
+    total = ordered_sum(held.double() * mean_table.abs().double())
+    alpha = target_total / total if total > 0 else 1.0
     out = mean
     if bool(std_table.any()):
         noise = torch.randn(w.shape, generator=generator, dtype=torch.float32)
@@ -179,8 +186,8 @@ def program_network(net: SpikingNetwork, candidate: Candidate, hardware: Hardwar
         assert isinstance(weight, torch.Tensor)
         clean = weight.detach().float()
         programmed = program_weights(clean, mappings[slot], t_inference_s, generator)
-        norm = float(clean.norm())
-        error = float((programmed - clean).norm()) / norm if norm > 0 else 0.0
+        norm = math.sqrt(ordered_sum(clean.double().square_()))  # float64, the same at any thread count
+        error = math.sqrt(ordered_sum((programmed.double() - clean.double()).square_())) / norm if norm > 0 else 0.0
         with torch.no_grad():
             weight.copy_(programmed)
         out[slot] = ProgrammedLayer(mapping=mappings[slot], weight_error=error)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ import torch
 from cosearch.core.allocation import keep_freed_memory
 from cosearch.core.candidate import Candidate
 from cosearch.core.errors import ConfigError
+from cosearch.core.settings import Rule, Settings
 from cosearch.data import EventSet, ImageSet
 from cosearch.hw import HardwareModel, load_hardware_section
 from cosearch.proxy.kernel import KERNELS, logdet
@@ -29,7 +30,7 @@ from cosearch.proxy.noise import NoiseResult, SpikeStore, noisy_pass
 from cosearch.proxy.recorder import SpikeRecorder
 from cosearch.proxy.synflow import synflow
 from cosearch.snn import build
-from cosearch.snn.device import check_device, resolve_device
+from cosearch.snn.device import DEVICE_CHOICES, check_device, resolve_device
 from cosearch.snn.layers import use_integer_convs
 from cosearch.workload import network_layers, network_slots, scale_channels
 
@@ -43,15 +44,18 @@ PER_LAYER_METRICS = ("proxy_layer_firing_rates", "proxy_input_activity")
 
 #: The batch size the default ``mismatch_weight`` of ``proxy_accuracy_estimate`` was chosen at.
 MISMATCH_WEIGHT_BATCH = 64
+#: The default ``mismatch_weight`` (chosen at :data:`MISMATCH_WEIGHT_BATCH`, see :class:`ProxySettings`).
+MISMATCH_WEIGHT = 4.0
 
 #: ``proxy.dtype`` -> the dtype the network is built in; ``int8`` is a bfloat16 network whose
 #: spike convolutions run as int8 GEMMs (:class:`cosearch.snn.layers.SpikeConv2d`).
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.bfloat16}
 
 
-@dataclass(frozen=True)
-class ProxySettings:
-    """The experiment's ``proxy`` section.
+class ProxySettings(Settings):
+    """The experiment's ``proxy`` section (a pydantic model, :class:`cosearch.core.settings.Settings`:
+    values of the wrong type are refused when it is made, :meth:`from_mapping` names them and
+    checks the ranges; numbers of float fields are stored as floats).
 
     Attributes:
         kernel: ``hamming`` (SNASNet's sparsity-aware kernel) or ``naswot``.
@@ -88,60 +92,36 @@ class ProxySettings:
     (docs/proxy.md). SNASNet's own setting is ``batch_size=256, channel_scale=1.0``.
     """
 
-    kernel: str = "hamming"
-    batch_size: int = 64
-    repeats: int = 2
-    channel_scale: float = 0.125
-    dtype: str = "float32"
-    time_chunk: int | None = None
-    noise: bool = False
-    noise_t_inference_s: float = 86400.0
-    adc_quantisation: bool = True
-    mismatch_weight: float = 4.0
-    device: str = "auto"
+    kernel: Annotated[str, Rule(f"one of {', '.join(KERNELS)}", lambda value: value in KERNELS)] = "hamming"
+    batch_size: Annotated[int, Rule("an integer >= 2", lambda value: value >= 2)] = 64
+    repeats: Annotated[int, Rule("an integer >= 1", lambda value: value >= 1)] = 2
+    channel_scale: Annotated[float, Rule("a number in (0, 4]", lambda value: math.isfinite(value) and 0 < value <= 4)] = 0.125
+    dtype: Annotated[str, Rule(f"one of {', '.join(DTYPES)}", lambda value: value in DTYPES)] = "float32"
+    time_chunk: Annotated[int | None, Rule("null or an integer >= 1", lambda value: value is None or value >= 1)] = None
+    noise: Annotated[bool, Rule("true or false")] = False
+    noise_t_inference_s: Annotated[float, Rule("a number of seconds >= 0",
+                                               lambda value: math.isfinite(value) and value >= 0)] = 86400.0
+    adc_quantisation: Annotated[bool, Rule("true or false")] = True
+    mismatch_weight: Annotated[float, Rule("a number >= 0",
+                                           lambda value: math.isfinite(value) and value >= 0)] = MISMATCH_WEIGHT
+    device: Annotated[str, Rule(f"one of {DEVICE_CHOICES}")] = "auto"  # its form is checked by check_device
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str = "", prefix: str = "proxy") -> ProxySettings:
-        """Validated settings; :class:`~cosearch.core.errors.ConfigError` names the bad key."""
-        known = set(cls.__dataclass_fields__)
-        for key in values:
-            if key not in known:
-                raise ConfigError(source, f"{prefix}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
-        merged = {**cls().__dict__, **dict(values)}
+        """Validated settings; :class:`~cosearch.core.errors.ConfigError` names ``source`` and
+        ``<prefix>.<key>`` of an unknown key or a bad value."""
 
-        def fail(key: str, expected: str) -> ConfigError:
-            return ConfigError(source, f"{prefix}.{key}", f"must be {expected} (got {merged[key]!r})")
+        def key(name: str) -> str:
+            return f"{prefix}.{name}"
 
-        if merged["kernel"] not in KERNELS:
-            raise fail("kernel", f"one of {', '.join(KERNELS)}")
-        if merged["dtype"] not in DTYPES:
-            raise fail("dtype", f"one of {', '.join(DTYPES)}")
-        for key, low in (("batch_size", 2), ("repeats", 1)):
-            if not _is_int(merged[key]) or merged[key] < low:
-                raise fail(key, f"an integer >= {low}")
-        if merged["time_chunk"] is not None and (not _is_int(merged["time_chunk"]) or merged["time_chunk"] < 1):
-            raise fail("time_chunk", "null or an integer >= 1")
-        scale = merged["channel_scale"]
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 4 or not math.isfinite(scale):
-            raise fail("channel_scale", "a number in (0, 4]")
-        merged["channel_scale"] = float(scale)
-        for key in ("noise", "adc_quantisation"):
-            if not isinstance(merged[key], bool):
-                raise fail(key, "true or false")
-        t_inf = merged["noise_t_inference_s"]
-        if isinstance(t_inf, bool) or not isinstance(t_inf, (int, float)) or not math.isfinite(t_inf) or t_inf < 0:
-            raise fail("noise_t_inference_s", "a number of seconds >= 0")
-        merged["noise_t_inference_s"] = float(t_inf)
-        weight = merged["mismatch_weight"]
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
-            raise fail("mismatch_weight", "a number >= 0")
-        merged["mismatch_weight"] = float(weight)
-        check_device(merged["device"], f"{prefix}.device", source)
-        return cls(**merged)
+        settings = cls.from_values(values, key, source)
+        settings.check_rules(key, source, given=values)
+        check_device(settings.device, key("device"), source)
+        return settings
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+#: The defaults (the screening fidelity), :func:`proxy_score`'s default settings.
+DEFAULT_SETTINGS = ProxySettings()
 
 
 @dataclass
@@ -216,7 +196,7 @@ def score_drop(clean: float, noisy: float) -> float:
     return clean - noisy
 
 
-def accuracy_estimate(noisy: float, mismatch: float, weight: float = ProxySettings.mismatch_weight) -> float:
+def accuracy_estimate(noisy: float, mismatch: float, weight: float = MISMATCH_WEIGHT) -> float:
     """The T- and noise-aware accuracy estimate ``noisy - weight * mismatch`` (log-det units).
 
     ``noisy``: ``proxy_score_noisy``; ``mismatch``: ``proxy_noise_spike_mismatch`` (0 = the crossbars
@@ -232,7 +212,7 @@ def accuracy_estimate(noisy: float, mismatch: float, weight: float = ProxySettin
 
 
 def proxy_score(
-    candidate: Candidate, images: ImageSet | EventSet, settings: ProxySettings = ProxySettings(),
+    candidate: Candidate, images: ImageSet | EventSet, settings: ProxySettings = DEFAULT_SETTINGS,
     hardware: HardwareModel | None = None,
 ) -> ProxyResult:
     """Score one candidate on batches drawn from ``images`` with the candidate's seed.

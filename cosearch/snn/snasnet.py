@@ -57,7 +57,7 @@ class SNASNet(SpikingNetwork):
         size = int(genome["image_size"]) // stride
         classes, votes = int(genome["num_classes"]), int(genome["votes_per_class"])
         self.classes, self.votes = classes, votes
-        self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c))
+        self.stem = nn.Sequential(nn.Conv2d(int(genome["in_channels"]), c, 3, stride=stride, padding=1, bias=False), BatchNorm2d(c))
         self.cell1 = Cell(genome["cell"], c, neuron)
         self.down = nn.Sequential(OrderedDict(
             bn_in=BatchNorm2d(c), lif=LIF(**neuron), conv=SpikeConv2d(c, 2 * c, 3, padding=1, bias=False),

@@ -26,14 +26,15 @@ from cosearch.workload.vgg16 import VGG16_POOL_AFTER
 class VGGBlock(nn.Module):
     """conv3x3 -> BN -> LIF (-> MaxPool2 on the spikes) over ``[T, B, ...]``.
 
-    ``static``: conv and BN are plain 4-D layers that the network runs once on the image
-    (its LIF still runs every timestep), so ``forward`` is not used for that block.
+    ``static``: the conv is a plain 4-D layer and the BN runs on 4-D frames; the network runs
+    both once on the image (its LIF still runs every timestep), so ``forward`` is not used for
+    that block.
     """
 
     def __init__(self, cin: int, cout: int, pool: bool, static: bool, neuron: Mapping[str, Any]) -> None:
         super().__init__()
         self.conv = (nn.Conv2d if static else SpikeConv2d)(cin, cout, 3, padding=1, bias=False)
-        self.bn = (nn.BatchNorm2d if static else BatchNorm2d)(cout)
+        self.bn = BatchNorm2d(cout)  # also on 4-D frames: thread-count-independent statistics
         self.lif = LIF(**neuron)
         self.pool = MaxPool2d(2) if pool else None
 

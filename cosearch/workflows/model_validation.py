@@ -35,7 +35,7 @@ import pandas as pd
 
 from cosearch.core.errors import ConfigError
 from cosearch.core.files import write_json
-from cosearch.core.ranking import Correlation, correlate
+from cosearch.core.ranking import correlate
 from cosearch.tables import BENCHMARKS
 
 #: Calibration sizes and seeds of the learning curve.
@@ -46,11 +46,6 @@ BASELINES = {"conv_edges_raw": "conv edges (before pruning)", "conv_edges": "con
              "conv_chain": "longest conv chain on a live path"}
 #: Per-topology columns of ``features.csv`` that are not model features.
 TABLE_COLUMNS = ("topology", "test_acc", "test_acc_std", "cells", "conv_edges_raw", "cpu_s")
-
-
-def _stats(stats: Correlation) -> dict[str, Any]:
-    return {"kendall_tau": stats.kendall_tau, "kendall_ci": list(stats.kendall_ci),
-            "spearman_rho": stats.spearman_rho, "spearman_ci": list(stats.spearman_ci)}
 
 
 def _finite(values: Any) -> np.ndarray:
@@ -170,7 +165,7 @@ def run_model_validation(experiment_path: str | Path, benchmark: str, path: str 
     ranked.to_csv(out / "topologies.csv", index=False)
 
     def corr(values: Any) -> dict[str, Any]:
-        return _stats(correlate(_finite(values), truth, resamples, seed=seed))
+        return correlate(_finite(values), truth, resamples, seed=seed).summary()
 
     curve = learning_curve(table, ranked_set, pool, same, features, metrics, curve_sizes, curve_seeds, seed,
                            settings.max_features)

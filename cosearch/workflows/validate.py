@@ -26,7 +26,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,7 @@ def run_validation(experiment_path: str | Path, settings: ValidateSettings, out_
     summary = {
         "experiment": experiment.name, "source": str(experiment_path), "seed": seed,
         **training_statistics(table, settings.resamples, seed),
-        "settings": asdict(settings), "proxy": asdict(proxy),
+        "settings": asdict(settings), "proxy": proxy.model_dump(),
         "train_images": min(len(train_images), settings.train_size or len(train_images)),
         "test_images": min(len(test_images), settings.test_size or len(test_images)),
         "wall_time_s": time.perf_counter() - began, "threads": torch.get_num_threads(),
@@ -297,7 +297,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
     out.mkdir(parents=True, exist_ok=True)
     metric, sign = benchmark_metric(experiment, metric)
     noisy = metric in NOISY_METRICS
-    proxy = replace(_proxy_settings(experiment), noise=noisy)
+    proxy = _proxy_settings(experiment).model_copy(update={"noise": noisy})
     hardware = load_hardware_section(experiment.project_dir, experiment.config.hardware) if noisy else None
     images = load_dataset(_data_section(experiment), split="train")
     common = experiment.config.common_seed
@@ -312,7 +312,7 @@ def run_benchmark_validation(experiment_path: str | Path, benchmark: str, path: 
         "cells_read": len(table.cells), "cells_used": len(cells), "topologies_usable": int(cells["topology"].nunique()),
         "n": len(topologies), "ci_level": 0.95, "metric": metric, "metric_sign": sign, "common_seed": common,
         **benchmark_statistics(topologies, metric, sign, resamples, seed),
-        "proxy": asdict(proxy), "threads": torch.get_num_threads(), "load_average": list(os.getloadavg()),
+        "proxy": proxy.model_dump(), "threads": torch.get_num_threads(), "load_average": list(os.getloadavg()),
         "wall_time_s": time.perf_counter() - began,
     }
     write_json(out / "summary.json", summary)

@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from cosearch.core.errors import InvalidCandidate
+from cosearch.core.settings import is_real
 from cosearch.workload.shapes import Family, LayerShape
 
 
@@ -79,7 +80,7 @@ def narrowest_channels_lost(channels: Sequence[Any], scale: float) -> str | None
     """Why ``scale`` would round the narrowest of the channel counts a space can take to 0
     channels (where :func:`scale_channels` would keep 1 silently), or None when every count
     keeps >= 1. ``channels`` are a space's ``network.channels`` values; non-numbers are skipped."""
-    numbers = [c for c in channels if isinstance(c, (int, float)) and not isinstance(c, bool)]
+    numbers = [c for c in channels if is_real(c)]
     if not numbers or round(min(numbers) * scale) >= 1:
         return None
     smallest = min(numbers)
