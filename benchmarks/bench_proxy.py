@@ -92,14 +92,15 @@ def xpert_child(threads: int, count: int, rounds: int) -> dict:
     experiment = load_experiment(REPO / "experiments" / "cifar10_xpert.yaml")
     space = experiment.phases[0].space
     seed = evaluation_seed(experiment.config.seed, True)
-    settings = ProxySettings.from_mapping(dict(experiment.config.proxy or {}))
+    section = dict(experiment.config.proxy or {})
+    settings = ProxySettings.from_mapping(section)
     images = load_inputs(locate_data(experiment.config.data.model_dump(), experiment.project_dir), split="train")
     hardware = load_hardware_section(experiment.project_dir, dict(experiment.config.hardware or {}))
     draws = [RandomDraw(np.random.default_rng(0), experiment.phases[0].baselines[0][1])]
     draws += [RandomDraw(np.random.default_rng(k)) for k in range(1, count)]
     candidates = [space.candidate(space.sample_values(draw), draw.params, seed=seed) for draw in draws]
-    proxy_score(candidates[0], images, ProxySettings.from_mapping({**settings.__dict__, "batch_size": 8, "repeats": 1}),
-                hardware)  # warm-up: oneDNN's kernels
+    warm_up = ProxySettings.from_mapping({**section, "batch_size": 8, "repeats": 1})
+    proxy_score(candidates[0], images, warm_up, hardware)  # oneDNN builds its kernels on first use
     seconds: list[list[float]] = [[] for _ in candidates]
     cpu: list[list[float]] = [[] for _ in candidates]
     metrics = []
