@@ -147,6 +147,7 @@ def test_a_noisier_device_costs_accuracy(trained) -> None:
     assert accuracies[1].accuracy_hw_std >= 0.0 and accuracies[2].draws != accuracies[1].draws
 
 
+@pytest.mark.slow
 def test_draws_are_seeded_and_the_network_is_left_unchanged(trained, hardware) -> None:
     net, candidate, _ = trained
     pcm = dataclasses.replace(candidate, hardware={"device": "pcm"})

@@ -76,6 +76,20 @@ def test_batch_norm_statistics_are_the_same_at_any_thread_count() -> None:
     assert int(one[3]) == 3
 
 
+def test_batch_norm_reads_and_writes_any_layout_in_place() -> None:
+    # a crossbar-grouped layer of the noisy pass hands batch norm NCHW frames; native_batch_norm.out
+    # wrote such a frame into the channels-last output in the wrong element order
+    frames = torch.randn(2 * 16, 3, 4, 6, 6) * 2 + 0.5
+    x = frames.sum(1).view(2, 16, 4, 6, 6)  # NCHW-contiguous frames, as grouped_conv2d returns them
+    assert x[0].is_contiguous() and not x[0].is_contiguous(memory_format=torch.channels_last)
+    bn = BatchNorm2d(4)
+    with torch.no_grad():
+        out = bn(x)
+        expected = torch.stack([torch.nn.functional.batch_norm(frame.double(), None, None, None, None, True, 0.1, 1e-5)
+                                for frame in x.unbind(0)])
+    torch.testing.assert_close(out.double(), expected, rtol=0, atol=2e-6)
+
+
 def test_logdet_and_gram_are_the_same_at_any_thread_count() -> None:
     generator = torch.Generator().manual_seed(0)
     spikes = (torch.rand(256, 3000, generator=generator) < 0.3).float()
@@ -137,6 +151,7 @@ def omp_threads(monkeypatch) -> Iterator[Callable[[int], None]]:
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_a_search_writes_the_same_trials_csv_at_one_and_two_threads(tmp_path: Path, omp_threads) -> None:
     # the shipped XPert experiment (noise-aware proxy, the cost model re-priced with its spike
     # rates, TPE after two trials) at a small budget and fidelity; before the fix 12 columns

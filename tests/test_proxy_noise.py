@@ -20,7 +20,7 @@ from cosearch.core.evaluator import EvaluationContext
 from cosearch.data import load_dataset
 from cosearch.evaluators.proxy import ProxyEvaluator
 from cosearch.hw import load_hardware
-from cosearch.proxy import ProxySettings, proxy_score
+from cosearch.proxy import ProxySettings, noise, proxy_score
 from cosearch.proxy.noise import (
     NOISE_SEED_OFFSET,
     code_tables,
@@ -155,6 +155,22 @@ def test_sram_with_a_fine_adc_scores_like_the_clean_network(images, hardware) ->
     assert math.isfinite(m["proxy_score"])
     assert m["proxy_score_noisy"] == pytest.approx(m["proxy_score"], abs=0.02)
     assert m["proxy_noise_weight_error"] < 1e-4
+
+
+def test_crossbar_row_groups_added_back_give_the_programmed_layers_spikes(images, hardware, monkeypatch) -> None:
+    # 16 channels: 144-288 rows per layer, 3-5 row groups of a 64-row crossbar. Without the ADC's
+    # rounding the groups' partial sums add up to the programmed layer's output, so the spikes are
+    # those of the noisy pass without ADC. (The batch norm after such a layer used to write the
+    # groups' NCHW sum into a channels-last buffer in the wrong order: mismatch 0.74, not 0.005.)
+    wide = canonical_genome({"arch": "snasnet", "cell": "0303 0030 2002 0200", "channels": 16})
+    candidate = Candidate(network=wide, timesteps=2, seed=3, hardware={"device": "sram", "weight_bits": 16})
+    no_adc = ProxySettings(batch_size=12, repeats=1, channel_scale=1.0, noise=True, adc_quantisation=False)
+    programmed = proxy_score(candidate, images, no_adc, hardware).metrics()
+    monkeypatch.setattr(noise, "_to_levels_", lambda y, step, bits: y.mul_(1.0 / step))  # ADC codes unrounded
+    grouped = proxy_score(candidate, images, NOISY, hardware).metrics()
+    assert programmed["proxy_noise_spike_mismatch"] < 0.02
+    assert grouped["proxy_noise_spike_mismatch"] == pytest.approx(programmed["proxy_noise_spike_mismatch"], abs=0.01)
+    assert grouped["proxy_score_noisy"] == pytest.approx(programmed["proxy_score_noisy"], abs=0.01)
 
 
 def test_fewer_adc_bits_drop_the_score_more(images, hardware) -> None:

@@ -56,6 +56,7 @@ def test_bootstrap_interval_contains_the_point_estimate() -> None:
     assert bootstrap_ci(kendall_tau, x, y, 200, seed=4) == bootstrap_ci(kendall_tau, x, y, 200, seed=4)
 
 
+@pytest.mark.slow
 def test_validate_end_to_end_writes_its_outputs(tmp_path) -> None:
     experiment = {
         "name": "tiny_validate", "seed": 1,
