@@ -33,6 +33,7 @@ from typing import Any
 from optuna.storages.journal import BaseJournalBackend
 
 from cosearch.core.errors import CosearchError
+from cosearch.core.files import naming_file
 from cosearch.core.settings import is_int
 
 #: Journal operations held in memory until the next state-changing one: Optuna's
@@ -50,7 +51,7 @@ class DeferredJournalBackend(BaseJournalBackend):
     and numbered differently here and in the file).
     """
 
-    def __init__(self, inner: BaseJournalBackend, path: Path | None = None) -> None:
+    def __init__(self, inner: BaseJournalBackend, path: Path | str = "study.journal") -> None:
         self._inner = inner
         self._path = path  # named in an OSError that does not say which file (Optuna's appends)
         self._held: list[dict[str, Any]] = []
@@ -84,11 +85,8 @@ class DeferredJournalBackend(BaseJournalBackend):
     def _write(self, logs: list[dict[str, Any]]) -> None:
         batch, self._held = self._held + logs, []
         try:
-            self._inner.append_logs(batch)
-        except OSError as exc:
-            if exc.filename is None and self._path is not None:
-                raise OSError(exc.errno, exc.strerror or str(exc), str(self._path)) from exc
-            raise
+            with naming_file(self._path):
+                self._inner.append_logs(batch)
         finally:
             self._stale = True
 
@@ -153,8 +151,9 @@ def scan_journal(path: Path) -> JournalScan:
     return JournalScan(intact, intact_bytes, damaged, valid_after, torn, trials)
 
 
-def repair_journal(path: Path) -> str | None:
-    """Make ``path`` whole before a run appends to it (the caller holds the run lock).
+def repair_journal(path: Path, scan: JournalScan | None = None) -> str | None:
+    """Make ``path`` whole before a run appends to it (the caller holds the run lock); ``scan`` is
+    its :func:`scan_journal` when the caller already has it.
 
     Returns a note to print when something was cut off, None when the journal was intact.
 
@@ -163,7 +162,7 @@ def repair_journal(path: Path) -> str | None:
     """
     if not path.exists():
         return None
-    scan = scan_journal(path)
+    scan = scan or scan_journal(path)
     if not scan.damaged:
         return None
     if scan.torn_tail:

@@ -34,7 +34,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from cosearch.core.errors import ConfigError, CosearchError
 from cosearch.core.files import read_yaml, write_atomic, write_json
 from cosearch.core.settings import is_int
-from cosearch.journal import DeferredJournalBackend, check_readable, scan_journal
+from cosearch.journal import DeferredJournalBackend, check_readable, repair_journal, scan_journal
 
 #: Longest file name most file systems take [bytes] (POSIX NAME_MAX on ext4, XFS, tmpfs).
 NAME_MAX = 255
@@ -140,7 +140,7 @@ class RunDirectory:
         """
         if not self.config_file.exists():
             raise CosearchError(f"{self.path}: no config.yaml here; is this a cosearch run directory?")
-        from cosearch.config import validate_config  # the experiment schema sits above the run directory
+        from cosearch.config import validate_config  # lazily: readers of a run need the schema only here
 
         try:
             config = read_yaml(self.config_file)
@@ -183,28 +183,29 @@ class RunDirectory:
         counts: list[int] = [s["trials"] for s in sessions if isinstance(s, dict) and is_int(s.get("trials"))]
         return (max(counts), self.manifest_file) if counts else (0, None)
 
-    def check_nothing_lost(self) -> None:
-        """Refuse to continue when ``study.journal`` holds fewer trials than the run recorded (a
-        journal emptied, truncated, deleted or replaced): continuing would start again from it and
-        overwrite the results (call inside :meth:`locked`, before :func:`repair_journal`, so a refusal
-        leaves the journal as it was; damage followed by valid records is left to that function's refusal).
+    def make_journal_whole(self) -> str | None:
+        """Before a run appends to ``study.journal`` (call inside :meth:`locked`): refuse when it holds
+        fewer trials than the run recorded (a journal emptied, truncated, deleted or replaced, which a
+        run would start again from, overwriting the results), then repair what
+        :func:`~cosearch.journal.repair_journal` repairs. The journal is scanned once for both; a
+        refusal leaves it as it was. Returns the repair's note, None when nothing was cut off.
 
         Raises:
-            CosearchError: with the ways out (restore the journal, or move the results aside).
+            CosearchError: with the ways out (restore the journal, or move the results aside), or
+                the repair's refusal (damage followed by valid records).
         """
-        recorded, source = self.recorded_trials()
-        if not recorded or source is None or self.journal.with_name(self.journal.name + ".damaged").exists():
-            return  # the damaged original kept beside the journal (repair, or its printed step) holds the rest
         scan = scan_journal(self.journal) if self.journal.exists() else None
+        recorded, source = self.recorded_trials()
         held = scan.trials if scan is not None else 0
-        if held >= recorded or (scan is not None and scan.valid_after):
-            return
-        state = "is missing" if not self.journal.exists() else f"holds {held} trials"
-        raise CosearchError(
-            f"{self.journal}: {state} but {source.name} recorded {recorded}; the journal was emptied, truncated or "
-            f"replaced, and continuing would overwrite those results. Restore study.journal from a copy, or to "
-            f"continue from what it holds, move the results aside: mv {self.trials_parquet} "
-            f"{self.trials_parquet}.old; mv {self.manifest_file} {self.manifest_file}.old")
+        kept_aside = self.journal.with_name(self.journal.name + ".damaged").exists()  # holds what a repair cut
+        if source is not None and held < recorded and not kept_aside and not (scan is not None and scan.valid_after):
+            state = "is missing" if scan is None else f"holds {held} trials"
+            raise CosearchError(
+                f"{self.journal}: {state} but {source.name} recorded {recorded}; the journal was emptied, truncated "
+                f"or replaced, and continuing would overwrite those results. Restore study.journal from a copy, or "
+                f"to continue from what it holds, move the results aside: mv {self.trials_parquet} "
+                f"{self.trials_parquet}.old; mv {self.manifest_file} {self.manifest_file}.old")
+        return repair_journal(self.journal, scan)
 
     def start_session(self, seed: int, project_dir: Path, argv: list[str]) -> None:
         try:

@@ -107,19 +107,27 @@ def read_yaml(path: str | Path) -> Any:
 
 
 @contextmanager
+def naming_file(path: str | Path) -> Iterator[None]:
+    """An OSError raised in the block that names no file is raised again naming ``path`` (pyarrow's
+    and Optuna's writes say "No space left on device" without saying where)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or " ".join(str(exc).split()), str(path)) from exc
+
+
+@contextmanager
 def atomic_target(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write; renamed over ``path`` when the block ends, removed
     when it raises (a full disk leaves the old file whole and no temporary file behind)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        yield tmp
-        os.replace(tmp, path)
-    except OSError as exc:  # a writer that does not say which file (pyarrow): name the target
-        tmp.unlink(missing_ok=True)
-        if exc.filename is None:
-            raise OSError(exc.errno, exc.strerror or " ".join(str(exc).split()), str(path)) from exc
-        raise
+        with naming_file(path):
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

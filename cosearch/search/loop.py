@@ -59,7 +59,6 @@ from cosearch.core.pareto import HypervolumeTracker, non_dominated, to_minimizat
 from cosearch.core.record import INTERRUPTED_KEY, TrialRecord
 from cosearch.core.samplers import make_sampler
 from cosearch.core.seeds import derive_seed, evaluation_seed
-from cosearch.journal import repair_journal
 from cosearch.results import REFERENCE_LABELS, RunSpec, reference_point, reference_rule, study_name, write_results
 from cosearch.run_dir import RunDirectory
 from cosearch.search.backend import Backend, LocalBackend
@@ -444,8 +443,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
     with run_dir.locked():
         if run_dir.exists():
             check_same_experiment(run_dir, resolved)
-        run_dir.check_nothing_lost()
-        repaired = repair_journal(run_dir.journal)
+        repaired = run_dir.make_journal_whole()
         if repaired:
             print(f"warning: {repaired}", file=sys.stderr)
         run_dir.write_config(resolved)
@@ -456,10 +454,9 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
         backends = _PhaseBackends(experiment, specs, pipelines, run_dir)
         loop = SearchLoop(experiment, run_dir, backends.get(experiment.phases[0]), progress, backends.get)
         status = "interrupted"
-        failed = True
         try:
             loop.run()
-            status, failed = "complete", False
+            status = "complete"
         except CosearchError as exc:
             status = f"stopped: {exc}"
             raise
@@ -470,7 +467,7 @@ def run_experiment(experiment: Experiment, run_dir: RunDirectory, *, progress: b
                 table = write_results(run_dir, loop.spec, loop.storage)
                 run_dir.end_session(status, len(table))
             except OSError as exc:  # e.g. the disk that stopped the run: report the run's own error
-                if not failed:
+                if status == "complete":
                     raise
                 print(f"warning: results not written ({exc}); the journal holds every finished trial",
                       file=sys.stderr)
