@@ -1,4 +1,4 @@
-"""Settings objects (training, hardware evaluation) as pydantic models, and their one-line errors.
+"""Settings objects (training, hardware evaluation, proxy, cost options) as pydantic models, and their one-line errors.
 
 A field's type is enforced when the object is made (strictly: no bool where a number belongs, no
 string where an integer belongs, and numbers keep the type they were given, so ``1`` stays ``1``
